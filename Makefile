@@ -1,0 +1,25 @@
+# The two commands of the README: `make run` and `make test`. Both install what is missing first.
+FLASK = .venv/bin/flask
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: setup run test test-sqlite test-postgresql
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	@$(FLASK) etc init $(if $(ADMIN_PASSWORD),--admin-password $(ADMIN_PASSWORD),)
+	@$(FLASK) etc demo
+	@echo "Tollbook: http://127.0.0.1:5000 を開いてログインしてください（上の管理者ユーザーとパスワード）。"
+	@.venv/bin/python run.py
+
+# Every test once on SQLite, then the database tests again on PostgreSQL.
+test: setup
+	.venv/bin/python -m pytest -q tests
+	TEST_DATABASE_URL=$(PG_TEST_URL) .venv/bin/python -m pytest -q tests/integration tests/e2e
+
+test-sqlite: setup
+	.venv/bin/python -m pytest -q tests
+
+test-postgresql: setup
+	TEST_DATABASE_URL=$(PG_TEST_URL) .venv/bin/python -m pytest -q tests/integration tests/e2e

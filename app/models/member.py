@@ -1,0 +1,57 @@
+from sqlalchemy import Column, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import relationship
+
+from flask_appbuilder import Model
+
+from .mixins import BankAccountMixin, TimestampMixin
+
+DIRECT_DEBIT = "direct_debit"
+BANK_TRANSFER = "bank_transfer"
+PAYMENT_METHODS = {DIRECT_DEBIT: "口座振替", BANK_TRANSFER: "振込"}
+ACTIVE = "active"
+WITHDRAWN = "withdrawn"
+MEMBER_STATUSES = {ACTIVE: "在籍", WITHDRAWN: "脱退"}
+
+
+class Member(TimestampMixin, BankAccountMixin, Model):
+    """組合員 (or 支店・営業所): the billing unit that receives one invoice a month."""
+
+    __tablename__ = "member"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(20), nullable=False, unique=True)
+    name = Column(String(100), nullable=False)
+    kana = Column(String(100), nullable=False)
+    postal_code = Column(String(8))
+    address = Column(String(200))
+    phone = Column(String(20))
+    email = Column(String(200))
+    contact_person = Column(String(60))
+    agency_id = Column(Integer, ForeignKey("agency.id"), index=True)
+    agency = relationship("Agency", backref="members")
+    payment_method = Column(String(20), nullable=False, default=DIRECT_DEBIT)
+    status = Column(String(20), nullable=False, default=ACTIVE)
+    withdrawn_on = Column(Date)
+
+    def __repr__(self):
+        return f"{self.code} {self.name}"
+
+    def payment_method_name(self) -> str:
+        return PAYMENT_METHODS.get(self.payment_method, "")
+
+    def status_name(self) -> str:
+        return MEMBER_STATUSES.get(self.status, "")
+
+    def account_type_name(self) -> str:
+        from app.domain.bank_account import ACCOUNT_TYPES
+
+        return ACCOUNT_TYPES.get(self.account_type, "") if self.account_type else ""
+
+
+class MemberAccount(Model):
+    """Links a portal login (FAB user with the 組合員 role) to the one member it may see."""
+
+    __tablename__ = "member_account"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, unique=True)
+    member_id = Column(Integer, ForeignKey("member.id"), nullable=False, index=True)
+    member = relationship("Member")

@@ -1,0 +1,31 @@
+import datetime as dt
+
+from sqlalchemy import Column, DateTime, Integer, String
+
+from app.domain.text import digits_only  # noqa: F401  (re-export for models)
+
+
+def now_jst() -> dt.datetime:
+    """Japan time, naive, as every date in Tollbook is (architecture.md: Asia/Tokyo)."""
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).replace(tzinfo=None)
+
+
+class TimestampMixin:
+    created_at = Column(DateTime, default=now_jst, nullable=False)
+    updated_at = Column(DateTime, default=now_jst, onupdate=now_jst, nullable=False)
+
+
+class BankAccountMixin:
+    """A 全銀 bank account. Names are copied from the zengin-code master when the codes are set."""
+
+    bank_code = Column(String(4))
+    bank_name = Column(String(60))
+    branch_code = Column(String(3))
+    branch_name = Column(String(60))
+    account_type = Column(Integer)  # 1 普通, 2 当座, 4 貯蓄, 9 その他
+    account_number = Column(String(7))
+    account_holder_kana = Column(String(60))
+
+    @property
+    def has_bank_account(self) -> bool:
+        return bool(self.bank_code and self.branch_code and self.account_number)

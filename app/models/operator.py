@@ -1,0 +1,36 @@
+from sqlalchemy import Column, Integer, String
+
+from flask_appbuilder import Model
+
+from .mixins import BankAccountMixin, TimestampMixin
+
+COOPERATIVE = "cooperative"
+COMPANY = "company"
+OPERATOR_TYPES = {COOPERATIVE: "事業協同組合", COMPANY: "企業（支店・営業所）"}
+
+
+class OperatorSettings(TimestampMixin, BankAccountMixin, Model):
+    """運営者: the one cooperative or company this deployment serves (a single row)."""
+
+    __tablename__ = "operator_settings"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(100), nullable=False)
+    operator_type = Column(String(20), nullable=False, default=COOPERATIVE)
+    postal_code = Column(String(8))
+    address = Column(String(200))
+    phone = Column(String(20))
+    registration_number = Column(String(14))  # 適格請求書発行事業者登録番号 T+13桁
+    # 口座振替 (全銀 種別91) settings, used by the debit file issue.
+    debit_requester_code = Column(String(10))  # 委託者コード
+    debit_requester_name_kana = Column(String(40))  # 委託者名（カナ）
+    debit_day = Column(Integer)  # 振替日 (day of month); moved to the next bank business day
+
+    def __repr__(self):
+        return self.name
+
+    def operator_type_name(self) -> str:
+        return OPERATOR_TYPES.get(self.operator_type, "")
+
+    @property
+    def member_term(self) -> str:
+        return "支店・営業所" if self.operator_type == COMPANY else "組合員"

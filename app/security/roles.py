@@ -1,0 +1,54 @@
+"""The four roles of Tollbook, as data.
+
+FAB reads this mapping (config FAB_ROLES) and checks it in memory on every request: each entry is
+[view-name regex, permission regex], matched with re.match, so patterns end in `$`.
+Admin (管理者) is FAB's AUTH_ROLE_ADMIN and holds every permission in the database.
+
+View names are class names (CardView), menu names are the stable `name` given to add_view
+(Cards), both listed in app/views/menu.py. Japanese labels are separate, so renaming a label never
+changes what a role may do.
+"""
+
+ROLE_ADMIN = "管理者"
+ROLE_STAFF = "事務"
+ROLE_MANAGER = "責任者"
+ROLE_MEMBER = "組合員"
+
+# Back-office views (class names) that staff work in.
+MASTER_VIEWS = (
+    "OperatorSettingsView|MemberView|AgencyView|VehicleView|CardView|CardEventView"
+    "|MasterImportView|UnregisteredCardView"
+)
+# Menu items of the back office (names given to appbuilder.add_view / add_link).
+MASTER_MENUS = (
+    "MasterData|Operator|Members|Agencies|Vehicles|Cards|CardEvents|ImportExport|MasterImport"
+)
+REPORT_VIEWS = "AuditLogView"
+REPORT_MENUS = "Reports|AuditLog"
+
+# Everybody who logs in may read and edit their own login details and change their password.
+_OWN_ACCOUNT = [
+    ["UserDBModelView$", "can_userinfo$|userinfoedit$"],
+    ["UserInfoEditView$", "can_this_form_(get|post)$"],
+    ["ResetMyPasswordView$", "can_this_form_(get|post)$"],
+]
+
+ROLES = {
+    ROLE_STAFF: [
+        [f"({MASTER_VIEWS})$", "can_(list|show|add|edit|delete|export|download|upload|template|register)$"],
+        [f"({MASTER_MENUS})$", "menu_access$"],
+        *_OWN_ACCOUNT,
+    ],
+    ROLE_MANAGER: [
+        [f"({MASTER_VIEWS})$", "can_(list|show|export)$"],
+        [f"({REPORT_VIEWS})$", "can_(list|show|export)$"],
+        [f"({MASTER_MENUS}|{REPORT_MENUS})$", "menu_access$"],
+        *_OWN_ACCOUNT,
+    ],
+    # Members see the portal only (app/views/portal.py); nothing of the back office.
+    ROLE_MEMBER: [
+        ["PortalView$", "can_(index|download)$"],
+        ["Portal$", "menu_access$"],
+        *_OWN_ACCOUNT,
+    ],
+}

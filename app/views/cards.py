@@ -1,0 +1,106 @@
+import datetime as dt
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import DateField, SelectField, StringField
+
+from app.domain.card_lifecycle import CARD_STATUSES, EVENT_KINDS, ISSUE, ADD
+from app.domain.card_number import CARD_KINDS, normalize_card_number
+from app.extensions import db
+from app.labels import with_member
+from app.models import Card, CardEvent
+from app.services.cards import apply_card_event, check_card_fields, prepare_new_card
+
+from .base import TollbookModelView
+from .validators import Normalize, Required, field_value
+
+CARD_LABELS = {
+    "number": "カード番号", "number_text": "カード番号", "kind": "カード種別", "kind_name": "カード種別",
+    "issuer": "発行元", "member": with_member("{m}"), "vehicle": "車両", "valid_from": "有効開始日",
+    "valid_until": "有効期限", "status": "状態", "status_name": "状態", "status_changed_on": "状態変更日",
+    "replaces_card": "旧カード", "note": "備考", "events": "異動履歴",
+}
+
+
+def _card_number(value, form):
+    return normalize_card_number(value, field_value(form, "kind") or "corporate")
+
+
+class CardView(TollbookModelView):
+    datamodel = SQLAInterface(Card)
+    list_title = "カード一覧"
+    show_title = "カードの詳細"
+    add_title = "カードの登録（新規・追加発行）"
+    edit_title = "カードの編集"
+    export_title = "カード一覧"
+    label_columns = CARD_LABELS
+    list_columns = ["number_text", "kind_name", "member", "vehicle", "valid_until", "status_name"]
+    search_columns = ["number", "kind", "member", "vehicle", "status", "valid_until", "issuer"]
+    show_columns = ["number_text", "kind_name", "issuer", "member", "vehicle", "valid_from", "valid_until",
+                    "status_name", "status_changed_on", "replaces_card", "note"]
+    add_columns = ["number", "kind", "issuer", "member", "vehicle", "valid_from", "valid_until", "note"]
+    # Status, number, member and vehicle change only through card events (カード異動).
+    edit_columns = ["issuer", "valid_from", "valid_until", "note"]
+    export_columns = ["number", "kind_name", "issuer", "member.code", "member.name", "vehicle",
+                      "valid_from", "valid_until", "status_name", "status_changed_on", "note"]
+    description_columns = {
+        "number": "16桁（ハイフン・空白は自動で除きます）",
+        "valid_until": "コーポレートカードは空欄なら有効開始日から5年後の月末",
+        "vehicle": "コーポレートカードは1台に1枚、車両が必須です",
+    }
+    validators_columns = {"number": [Required(), Normalize(_card_number)], "member": [Required()]}
+    add_form_extra_fields = {
+        "kind": SelectField("カード種別", choices=list(CARD_KINDS.items())),
+        "issuer": StringField("発行元", description="コーポレートカードは NEXCO、クレジットカードはカード会社名"),
+    }
+    related_views = []
+    base_order = ("number", "asc")
+    show_template = "tollbook/card_show.html"
+
+    def pre_add(self, item):
+        prepare_new_card(db.session, item)
+
+    def pre_update(self, item):
+        check_card_fields(db.session, item)
+
+
+EVENT_CHOICES = [(k, v) for k, v in EVENT_KINDS.items() if k not in (ISSUE, ADD)]
+
+
+class CardEventView(TollbookModelView):
+    datamodel = SQLAInterface(CardEvent)
+    list_title = "カード異動一覧"
+    show_title = "カード異動の詳細"
+    add_title = "カード異動の登録"
+    export_title = "カード異動一覧"
+    base_permissions = ["can_list", "can_show", "can_add", "can_export"]  # history is never edited
+    label_columns = {
+        "card": "カード", "kind": "異動区分", "kind_name": "異動区分", "occurred_on": "異動日",
+        "member": with_member("{m}"), "new_card_number": "新カード番号", "new_card": "新カード",
+        "old_vehicle": "入替前の車両", "new_vehicle": "入替後の車両", "note": "備考", "entered_by": "登録者",
+        "entered_at": "登録日時", "fee_billed": "手数料", "fee_status": "手数料", "billed_month": "請求月",
+    }
+    list_columns = ["occurred_on", "kind_name", "card", "member", "new_card", "fee_status", "entered_by"]
+    search_columns = ["card", "member", "kind", "occurred_on", "fee_billed", "entered_by"]
+    show_columns = ["occurred_on", "kind_name", "card", "member", "new_card", "old_vehicle", "new_vehicle",
+                    "note", "fee_status", "entered_by", "entered_at"]
+    add_columns = ["card", "kind", "occurred_on", "new_card_number", "new_vehicle", "note"]
+    export_columns = ["occurred_on", "kind_name", "card", "member.code", "member.name", "new_card",
+                      "old_vehicle", "new_vehicle", "note", "fee_status", "entered_by", "entered_at"]
+    description_columns = {
+        "occurred_on": "紛失・盗難は紛失した日",
+        "new_card_number": "再発行・更新・車両入替で新しい番号のカードが届いたとき",
+        "new_vehicle": "車両入替のときのみ",
+    }
+    add_form_extra_fields = {
+        "kind": SelectField("異動区分", choices=EVENT_CHOICES),
+        "occurred_on": DateField("異動日", default=dt.date.today, format="%Y-%m-%d",
+                                 render_kw={"type": "date"}),
+    }
+    validators_columns = {"card": [Required()], "occurred_on": [Required()]}
+    base_order = ("occurred_on", "desc")
+
+    def pre_add(self, item):
+        apply_card_event(db.session, item)
+
+
+CardView.related_views = [CardEventView]

@@ -1,0 +1,26 @@
+"""The back-office menu. `name` is the stable permission name (see app/security/roles.py);
+`label` is what users read."""
+from app.labels import with_member
+
+from .audit import AuditLogView
+from .cards import CardEventView, CardView
+from .members import AgencyView, MemberView
+from .operator import OperatorSettingsView
+from .portal import PortalView
+from .vehicles import VehicleView
+
+MASTER = "MasterData"
+REPORTS = "Reports"
+
+
+def register_views(appbuilder):
+    master = dict(category=MASTER, category_label="マスタ管理", category_icon="fa-database")
+    appbuilder.add_view(MemberView, "Members", label=with_member("{m}"), icon="fa-building", **master)
+    appbuilder.add_view(AgencyView, "Agencies", label="代理店", icon="fa-handshake-o", **master)
+    appbuilder.add_view(VehicleView, "Vehicles", label="車両", icon="fa-truck", **master)
+    appbuilder.add_view(CardView, "Cards", label="ETCカード", icon="fa-credit-card", **master)
+    appbuilder.add_view(CardEventView, "CardEvents", label="カード異動", icon="fa-exchange", **master)
+    appbuilder.add_view(OperatorSettingsView, "Operator", label="運営者設定", icon="fa-cog", **master)
+    appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
+                        category_label="管理", category_icon="fa-line-chart")
+    appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home")
