@@ -10,7 +10,7 @@ setup:
 run: setup
 	@$(FLASK) etc init $(if $(ADMIN_PASSWORD),--admin-password $(ADMIN_PASSWORD),)
 	@$(FLASK) etc demo
-	@echo "Tollbook: http://127.0.0.1:5000 を開いてログインしてください（上の管理者ユーザーとパスワード）。"
+	@echo "Tollbook: http://127.0.0.1:5000 を開き、上に表示したユーザーでログインしてください。終了は Ctrl+C。"
 	@.venv/bin/python run.py
 
 # Every test once on SQLite, then the database tests again on PostgreSQL.

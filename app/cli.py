@@ -1,7 +1,10 @@
 """`flask etc …`: the command-line entry points. Each calls one service and prints a summary."""
 import sys
 
+from pathlib import Path
+
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from app.services.actor import acting_as
@@ -21,8 +24,14 @@ def init_command(admin_password):
     with acting_as("flask etc init"):
         username, password = initialize(admin_password)
     click.echo("データベースを最新の状態にしました。ロール: 管理者, 事務, 責任者, 組合員")
+    note = Path(current_app.instance_path) / "initial-admin-password.txt"
     if password:
+        if not admin_password:  # generated: keep it where only this machine's user can read it
+            note.write_text(f"{username} {password}\n", encoding="utf-8")
+            note.chmod(0o600)
         click.echo(f"管理者ユーザー: {username}  パスワード: {password}")
+    elif note.exists():
+        click.echo(f"管理者ユーザー {username} は作成済みです。初期パスワードは {note} にあります。")
     else:
         click.echo(f"管理者ユーザー {username} は作成済みです（パスワードは変更していません）。")
 

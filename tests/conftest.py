@@ -14,26 +14,36 @@ ADMIN_PASSWORD = "admin-pass-1"
 STAFF_PASSWORD = MANAGER_PASSWORD = MEMBER_PASSWORD = "user-pass-1"
 
 
-def _database_url(tmp_path_factory) -> str:
+def _database_url(tmp_path_factory, request) -> str:
+    """SQLite file, or a fresh PostgreSQL database of this run's own (dropped at the end), so that
+    runs side by side on one server never see each other's rows."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    if url.startswith("postgresql"):
-        import psycopg
+    if not url.startswith("postgresql"):
+        return url
+    import psycopg
 
-        plain = url.replace("postgresql+psycopg://", "postgresql://")
-        try:
-            with psycopg.connect(plain, autocommit=True, connect_timeout=3) as conn:
-                conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-                conn.execute("CREATE SCHEMA public")
-        except psycopg.OperationalError as error:
-            pytest.skip(f"PostgreSQL に接続できません（{url}）: {error}")
-    return url
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"tollbook_test_{os.getpid()}"
+    try:
+        with psycopg.connect(plain, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL に接続できません（{url}）: {error}")
+
+    def drop():  # FORCE closes the app's pooled connections (PostgreSQL 13+)
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    request.addfinalizer(drop)
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    os.environ["DATABASE_URL"] = _database_url(tmp_path_factory)
+def app(tmp_path_factory, request):
+    os.environ["DATABASE_URL"] = _database_url(tmp_path_factory, request)
     os.environ.setdefault("TOLLBOOK_INSTANCE", str(tmp_path_factory.mktemp("instance")))
     from app import create_app
     from app.services.actor import acting_as

@@ -21,10 +21,31 @@ class AuditLog(Model):
     after = Column(JSON)
 
     def changes(self) -> str:
-        """'name: "旧" → "新"; …' for the list screen."""
-        import json
-
+        """'名称: "旧" → "新"; …' for the list screen and the Excel export."""
         before, after = self.before or {}, self.after or {}
-        keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
-        return "; ".join(f"{k}: {json.dumps(before.get(k), ensure_ascii=False)} → "
-                         f"{json.dumps(after.get(k), ensure_ascii=False)}" for k in keys)[:500]
+        keys = [k for k in dict.fromkeys([*before.keys(), *after.keys()]) if k != "id"]
+        return "; ".join(f"{FIELD_LABELS.get(k, k)}: {_show(before.get(k))} → {_show(after.get(k))}"
+                         for k in keys)[:1000]
+
+
+def _show(value) -> str:
+    return "（なし）" if value in (None, "") else str(value)
+
+
+# Column names as people read them in the audit log.
+FIELD_LABELS = {
+    "code": "コード", "name": "名称", "kana": "カナ", "postal_code": "郵便番号", "address": "住所", "phone": "電話番号",
+    "email": "メールアドレス", "contact_person": "担当者", "agency_id": "代理店", "payment_method": "支払方法",
+    "status": "状態", "withdrawn_on": "脱退日", "bank_code": "銀行コード", "bank_name": "銀行名",
+    "branch_code": "支店コード", "branch_name": "支店名", "account_type": "預金種目", "account_number": "口座番号",
+    "account_holder_kana": "口座名義カナ", "member_id": "組合員", "plate_region": "地名",
+    "plate_class_number": "分類番号", "plate_kana": "ひらがな", "plate_serial": "一連番号", "vehicle_class": "車種",
+    "is_etc2": "ETC2.0", "is_commercial": "事業用", "note": "備考", "number": "カード番号", "kind": "種別",
+    "issuer": "発行元", "vehicle_id": "車両", "valid_from": "有効開始日", "valid_until": "有効期限",
+    "status_changed_on": "状態変更日", "replaces_card_id": "旧カード", "card_id": "カード", "occurred_on": "異動日",
+    "new_card_id": "新カード", "new_card_number": "新カード番号", "old_vehicle_id": "入替前の車両",
+    "new_vehicle_id": "入替後の車両", "entered_by": "登録者", "entered_at": "登録日時", "fee_billed": "手数料請求済",
+    "billed_month": "請求月", "operator_type": "運営者の種類", "registration_number": "登録番号",
+    "debit_requester_code": "委託者コード", "debit_requester_name_kana": "委託者名カナ", "debit_day": "振替日",
+    "user_id": "ユーザー",
+}
