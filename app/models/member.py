@@ -41,11 +41,6 @@ class Member(TimestampMixin, BankAccountMixin, Model):
     def status_name(self) -> str:
         return MEMBER_STATUSES.get(self.status, "")
 
-    def account_type_name(self) -> str:
-        from app.domain.bank_account import ACCOUNT_TYPES
-
-        return ACCOUNT_TYPES.get(self.account_type, "") if self.account_type else ""
-
 
 class MemberAccount(Model):
     """Links a portal login (FAB user with the 組合員 role) to the one member it may see."""

@@ -2,7 +2,6 @@ import datetime as dt
 
 from sqlalchemy import Column, DateTime, Integer, String
 
-from app.domain.text import digits_only  # noqa: F401  (re-export for models)
 
 
 def now_jst() -> dt.datetime:
@@ -25,6 +24,11 @@ class BankAccountMixin:
     account_type = Column(Integer)  # 1 普通, 2 当座, 4 貯蓄, 9 その他
     account_number = Column(String(7))
     account_holder_kana = Column(String(60))
+
+    def account_type_name(self) -> str:
+        from app.domain.bank_account import ACCOUNT_TYPES
+
+        return ACCOUNT_TYPES.get(self.account_type, "") if self.account_type else ""
 
     @property
     def has_bank_account(self) -> bool:

@@ -4,6 +4,7 @@ import datetime as dt
 from flask import Response, flash, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
+from wtforms.fields.core import UnboundField
 
 from app.domain.errors import DomainError
 
@@ -27,9 +28,18 @@ class TollbookModelView(ModelView):
         for column, fmt in self._default_formatters().items():
             self.formatters_columns.setdefault(column, fmt)
 
+    def _init_forms(self):
+        super()._init_forms()
+        # FAB's relation selects have an empty blank label, which select2 shows as "__None".
+        for form in (self.add_form, self.edit_form, self.search_form):
+            for value in vars(form).values():
+                if isinstance(value, UnboundField) and "allow_blank" in value.kwargs:
+                    value.kwargs["blank_text"] = "（選択してください）"
+
     def _default_formatters(self) -> dict:
         formatters = {}
         for column in set(self.list_columns) | set(self.show_columns):
+            formatters[column] = _blank_if_none
             if column.startswith(("is_", "has_")):
                 formatters[column] = yes_no
             elif column in ("valid_from", "valid_until", "occurred_on", "withdrawn_on", "entered_at",
@@ -94,6 +104,11 @@ class TollbookModelView(ModelView):
         name = f"{self.export_title}_{dt.date.today():%Y%m%d}.xlsx"
         return Response(body, mimetype=XLSX, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"})
+
+
+def _blank_if_none(value):
+    """FAB prints None for an empty relation or column; people expect an empty cell."""
+    return "" if value is None else value
 
 
 def _quote(text: str) -> str:

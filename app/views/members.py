@@ -13,6 +13,8 @@ from .validators import Normalize, Required, field_value
 
 BANK_COLUMNS = ["bank_code", "bank_name", "branch_code", "branch_name", "account_type", "account_number",
                 "account_holder_kana"]
+# What people read: the type by name (普通), not its code.
+BANK_SHOW_COLUMNS = [c if c != "account_type" else "account_type_name" for c in BANK_COLUMNS]
 BANK_LABELS = {
     "bank_code": "銀行コード", "bank_name": "銀行名", "branch_code": "支店コード", "branch_name": "支店名",
     "account_type": "預金種目", "account_number": "口座番号", "account_holder_kana": "口座名義カナ",
@@ -74,14 +76,14 @@ class MemberView(TollbookModelView):
     show_fieldsets = [
         ("基本情報", {"fields": ["code", "name", "kana", "postal_code", "address", "phone", "email",
                                  "contact_person", "agency", "status_name", "withdrawn_on"]}),
-        ("支払方法・口座", {"fields": ["payment_method_name", *BANK_COLUMNS]}),
+        ("支払方法・口座", {"fields": ["payment_method_name", *BANK_SHOW_COLUMNS]}),
     ]
     _form = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person", "agency",
              "payment_method", "bank_code", "branch_code", "account_type", "account_number",
              "account_holder_kana", "status", "withdrawn_on"]
     add_columns = edit_columns = _form
     export_columns = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person",
-                      "agency", "payment_method_name", *BANK_COLUMNS, "status_name", "withdrawn_on"]
+                      "agency", "payment_method_name", *BANK_SHOW_COLUMNS, "status_name", "withdrawn_on"]
     description_columns = {
         "kana": "ひらがな・半角カナでも入力できます（全角カタカナに変換します）。",
         "bank_code": "4桁。銀行名・支店名は全銀協のコードから自動で入ります。",
@@ -120,7 +122,7 @@ class AgencyView(TollbookModelView):
                                   "bank_code", "branch_code", "account_type", "account_number",
                                   "account_holder_kana"]
     show_columns = export_columns = ["code", "name", "kana", "postal_code", "address", "phone", "email",
-                                     *BANK_COLUMNS]
+                                     *BANK_SHOW_COLUMNS]
     validators_columns = {
         "code": [Required()], "name": [Required()],
         "kana": [Normalize(lambda v, f: normalize_kana(v, "kana", "フリガナ"))],

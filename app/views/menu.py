@@ -24,3 +24,8 @@ def register_views(appbuilder):
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")
     appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home")
+
+
+# A member's screen shows its vehicles, cards and card events; a card's screen its events.
+MemberView.related_views = [VehicleView, CardView, CardEventView]
+VehicleView.related_views = [CardView]

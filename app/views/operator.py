@@ -7,7 +7,7 @@ from app.models import OperatorSettings
 from app.models.operator import OPERATOR_TYPES
 
 from .base import TollbookModelView
-from .members import ACCOUNT_TYPE_FIELD, BANK_COLUMNS, BANK_LABELS, BANK_VALIDATORS, fill_bank_names
+from .members import ACCOUNT_TYPE_FIELD, BANK_SHOW_COLUMNS, BANK_LABELS, BANK_VALIDATORS, fill_bank_names
 from .validators import Normalize, Required
 
 
@@ -31,7 +31,7 @@ class OperatorSettingsView(TollbookModelView):
         ("基本情報", {"fields": ["name", "operator_type_name", "postal_code", "address", "phone",
                                  "registration_number"]}),
         ("口座振替・入金口座", {"fields": ["debit_requester_code", "debit_requester_name_kana", "debit_day",
-                                          *BANK_COLUMNS]}),
+                                          *BANK_SHOW_COLUMNS]}),
     ]
     edit_columns = ["name", "operator_type", "postal_code", "address", "phone", "registration_number",
                     "debit_requester_code", "debit_requester_name_kana", "debit_day", "bank_code",
