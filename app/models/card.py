@@ -67,6 +67,12 @@ class CardEvent(Model):
     fee_billed = Column(Boolean, nullable=False, default=False, index=True)  # 手数料請求済
     billed_month = Column(String(7))  # YYYY-MM of the billing run that charged the fee
 
+    def __repr__(self):
+        # How the event reads in 操作履歴 (対象データ) and in select boxes: 紛失・盗難 123456-7890-12345-6 2026/04/10
+        parts = [self.kind_name(), repr(self.card) if self.card is not None else "",
+                 f"{self.occurred_on:%Y/%m/%d}" if self.occurred_on else ""]
+        return " ".join(p for p in parts if p)
+
     def kind_name(self) -> str:
         return EVENT_KINDS.get(self.kind, self.kind)
 

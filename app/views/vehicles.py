@@ -1,5 +1,5 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 
 from app.domain.plate import make_plate
 from app.domain.text import to_half_width_digits
@@ -44,12 +44,17 @@ class VehicleView(TollbookModelView):
                            "is_commercial": "緑ナンバー・黒ナンバー（事業用）の車両"}
     validators_columns = {
         "member": [Required()], "plate_region": [Required()], "plate_class_number": [Required()],
-        "plate_kana": [Required()], "plate_serial": [Required(), Normalize(_check_plate)],
+        "plate_kana": [Required()],  # plate_serial: validators on the field below
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "vehicle_class": SelectField("車種", choices=[(k, f"{k} {v}") for k, v in VEHICLE_CLASSES.items()],
                                      coerce=int),
-        "plate_serial": StringField("一連番号"),
+        # FAB ignores validators_columns for a field given here, so the plate check is attached to the field.
+        "plate_serial": StringField("一連番号", validators=[Required(), Normalize(_check_plate)],
+                                    description=description_columns["plate_serial"]),
+        # FAB makes a NOT NULL boolean column a required checkbox, so an unticked box could never be saved.
+        "is_etc2": BooleanField("ETC2.0", default=False),
+        "is_commercial": BooleanField("事業用", default=False, description=description_columns["is_commercial"]),
     }
     base_order = ("plate_region", "asc")
 

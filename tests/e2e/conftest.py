@@ -1,12 +1,13 @@
 """Browser fixtures: the session `app` served on 127.0.0.1 in a background thread, and Debian's
 headless Chromium driven by Playwright (see docs stack-notes §6; never `playwright install`)."""
+import logging
 import os
 import threading
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("TOLLBOOK_CHROMIUM", "/usr/bin/chromium")  # Debian's chromium package
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -20,11 +21,20 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Say why the browser tests did not run, even under -q (skip reasons are hidden without -rs)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "e2e" in r.keywords]
+    if skipped and not os.path.exists(CHROMIUM):
+        terminalreporter.write_line(f"ブラウザテスト {len(skipped)} 件を省略: {CHROMIUM} がありません"
+                                    "（apt-get install chromium）", yellow=True, bold=True)
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     """Base URL of `app` served by werkzeug on a free port (port 0 lets the OS choose)."""
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in failure output
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
