@@ -9,8 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config_overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(ROOT / "instance"))
-    app.config.from_object("config")
+    import config
+
+    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
+    app.config.from_object(config)
     if config_overrides:
         app.config.update(config_overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -72,3 +72,91 @@ def master_template_command(output):
     with open(output, "wb") as handle:
         handle.write(template_bytes())
     click.echo(f"ひな形を書き出しました: {output}")
+
+
+@etc.command("import", help="走行明細ファイルを1件取り込みます（全件成功時のみ登録、同じファイルは二重に取り込みません）。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "profile_name", default=None, help="取込形式名（etc-meisai, nexco-fixed, tollbook-csv など）。省略時は見出し行から判定します。")
+@click.option("--month", default=None, help="利用月 YYYY-MM。省略時は明細の日付から決めます。")
+@click.option("--replace", is_flag=True, help="同じ形式・同じ月の取込を、このファイルで差し替えます（旧取込は記録に残ります）。")
+@with_appcontext
+def import_command(path, profile_name, month, replace):
+    from app.domain.errors import DomainError
+    from app.services.usage_import import ImportRefused, detect_profile, import_usage_file
+
+    with acting_as("flask etc import"):
+        try:
+            profile_name = profile_name or detect_profile(path)
+            summary = import_usage_file(path, profile_name, usage_month=month, replace=replace,
+                                        progress=_progress_printer())
+        except ImportRefused as refused:
+            click.echo(refused.message, err=True)
+            for error in refused.errors:
+                click.echo(f"  {error}", err=True)
+            sys.exit(1)
+        except DomainError as error:
+            click.echo(f"{path}: {error.message}", err=True)
+            sys.exit(1)
+    click.echo(str(summary))
+
+
+def _progress_printer():
+    """Progress on stderr when a person is watching (a terminal), silent in scripts and CI."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done, total, rows):
+        percent = done * 100 // total if total else 100
+        click.echo(f"\r取込中… {percent:3d}% {rows:,}件", err=True, nl=done >= total)
+    return show
+
+
+@etc.command("import-inbox", help="受信フォルダ（instance/inbox/<取込形式名>/）のファイルをすべて取り込みます。")
+@with_appcontext
+def import_inbox_command():
+    from app.services.inbox import import_inbox
+
+    with acting_as("flask etc import-inbox"):
+        results = import_inbox()
+    if not results:
+        click.echo("受信フォルダに新しいファイルはありません。")
+    for line in results:
+        click.echo(line)
+    if any(line.startswith("NG") for line in results):
+        sys.exit(1)
+
+
+@etc.command("import-ics", help="IC マスタ（CSV: ICコード,IC名,路線,道路事業者,地域区分）を取り込みます。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_ics_command(path):
+    from app.domain.errors import DomainError
+    from app.services.ic_master import import_ic_master
+
+    with acting_as("flask etc import-ics"):
+        try:
+            click.echo(import_ic_master(path))
+        except DomainError as error:
+            click.echo(error.message, err=True)
+            sys.exit(1)
+
+
+@etc.group("export", help="一覧をExcelに書き出します。")
+def export_group():
+    pass
+
+
+@export_group.command("usage", help="指定月の走行明細をExcelに書き出します。")
+@click.argument("month")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+def export_usage_command(month, output):
+    from app.domain.errors import DomainError
+    from app.services.usage_export import export_usage
+
+    try:
+        count = export_usage(month, output)
+    except DomainError as error:
+        click.echo(error.message, err=True)
+        sys.exit(1)
+    click.echo(f"{month} の走行明細 {count:,}件を書き出しました: {output}")

@@ -9,6 +9,8 @@ from app.extensions import appbuilder, db
 from app.models import OperatorSettings
 from app.security.roles import ROLE_ADMIN
 
+from .profiles import ensure_shipped_profiles
+
 
 def migrate_database() -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
@@ -51,4 +53,5 @@ def initialize(admin_password: str | None = None) -> tuple[str, str | None]:
     migrate_database()
     sync_roles_and_permissions()
     ensure_operator()
+    ensure_shipped_profiles()
     return ensure_admin(admin_password)

@@ -1,0 +1,297 @@
+"""Reading one usage row by an import profile: text fields in, a checked usage tuple out.
+
+Pure and fast: the importer calls `parse` once per row of files with millions of rows, so dates
+are validated through a small cache instead of strptime, and no objects are built per row.
+Every problem is a RowError naming the column, the value and the reason in Japanese.
+"""
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from .errors import DomainError
+
+FIELDS = {
+    "card_number": "カード番号", "entry_date": "入口日付", "entry_time": "入口時刻", "exit_date": "利用日（出口）",
+    "exit_time": "出口時刻", "entry_ic": "入口IC", "exit_ic": "出口IC", "road_operator": "道路事業者",
+    "vehicle_class": "車種", "amount_before_discount": "割引前料金", "discount": "割引額",
+    "amount_billed": "通行料金", "plate": "車両番号", "remarks": "備考",
+}
+REQUIRED = ("card_number", "exit_date", "amount_billed")
+DATE_FORMATS = ("YY/MM/DD", "YYYY/MM/DD", "YYYYMMDD", "YYYY-MM-DD", "和暦")
+TIME_FORMATS = ("HH:MM", "HHMM", "HHMMSS", "HH:MM:SS")
+_ERA_START = {"R": 2018, "令和": 2018, "H": 1988, "平成": 1988}
+_ERA = re.compile(r"^(令和|平成|R|H)\s*(\d{1,2})[./年](\d{1,2})[./月](\d{1,2})日?$")
+
+
+class RowError(DomainError):
+    def __init__(self, column: str, value: str, reason: str):
+        super().__init__(reason, column)
+        self.column, self.value, self.reason = column, value, reason
+
+
+@dataclass
+class Layout:
+    """What an ImportProfile says, as plain data (the service builds it from the table row)."""
+
+    columns: dict  # field → column index (CSV), list of indexes (summed amounts), or [start, width] (fixed)
+    file_type: str = "csv"
+    date_format: str = "YY/MM/DD"
+    time_format: str = "HH:MM"
+    discount_sign: str = "negative"
+    vehicle_class_codes: dict | None = None
+    road_operator: str | None = None
+    encoding: str = "cp932"  # fixed-width fields are cut from the bytes, then decoded (widths are bytes)
+    _dates: dict = field(default_factory=dict)
+    _times: dict = field(default_factory=dict)
+
+
+def parse_date(text: str, fmt: str, cache: dict) -> str:
+    """'26/10/01' → '2026-10-01' (ISO text, what the database stores)."""
+    hit = cache.get(text)
+    if hit is not None:
+        return hit
+    value = text.strip()
+    try:
+        if fmt == "YY/MM/DD":
+            y, m, d = value.split("/")
+            day = dt.date(2000 + int(y), int(m), int(d))
+        elif fmt in ("YYYY/MM/DD", "YYYY-MM-DD"):
+            y, m, d = value.replace("-", "/").split("/")
+            day = dt.date(int(y), int(m), int(d))
+        elif fmt == "YYYYMMDD":
+            if len(value) != 8 or not value.isdigit():
+                raise ValueError
+            day = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        elif fmt == "和暦":
+            match = _ERA.match(value)
+            if not match:
+                raise ValueError
+            era, y, m, d = match.groups()
+            day = dt.date(_ERA_START[era] + int(y), int(m), int(d))
+        else:
+            raise ValueError
+    except ValueError:
+        raise RowError("", text, f"日付「{text}」を読めません（形式 {fmt}）。") from None
+    iso = day.isoformat()
+    if len(cache) < 4096:
+        cache[text] = iso
+    return iso
+
+
+def parse_time(text: str, fmt: str, cache: dict) -> str:
+    hit = cache.get(text)
+    if hit is not None:
+        return hit
+    value = text.strip().replace(":", "")
+    if len(value) == 3:
+        value = "0" + value
+    if not value.isdigit() or len(value) not in (4, 6):
+        raise RowError("", text, f"時刻「{text}」を読めません（形式 {fmt}）。")
+    h, m, s = int(value[:2]), int(value[2:4]), int(value[4:6] or 0)
+    if h > 23 or m > 59 or s > 59:
+        raise RowError("", text, f"時刻「{text}」は存在しない時刻です。")
+    result = f"{h:02d}:{m:02d}:{s:02d}"
+    if len(cache) < 4096:
+        cache[text] = result
+    return result
+
+
+def parse_amount(text: str) -> int:
+    value = text.strip().replace(",", "").replace("¥", "").replace("円", "").replace("￥", "")
+    if not value:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        raise RowError("", text, f"金額「{text}」が数字ではありません。") from None
+
+
+def normalize_usage_card_number(text: str) -> str:
+    value = text.strip().replace("-", "").replace(" ", "")
+    if not value.isdigit() or not 14 <= len(value) <= 16:
+        raise RowError("", text, f"カード番号「{text}」は14〜16桁の数字です。")
+    return value
+
+
+def parse_vehicle_class(text: str, codes: dict | None) -> int | None:
+    value = text.strip()
+    if not value:
+        return None
+    if codes:
+        code = codes.get(value)
+        if code is None:
+            raise RowError("", text, f"車種「{text}」は取込形式の車種コードにありません。")
+        return code
+    if value.isdigit() and 1 <= int(value) <= 5:
+        return int(value)
+    raise RowError("", text, f"車種「{text}」は1〜5の数字です。")
+
+
+def resolve_columns(layout: Layout, header: list[str] | None) -> dict:
+    """Column specs by header text → indexes. Fixed-width specs pass through as [start, width]."""
+    if layout.file_type == "fixed":
+        return dict(layout.columns)
+    names = {name.strip().lstrip("\ufeff"): i for i, name in enumerate(header or [])}
+
+    def index_of(spec):
+        if isinstance(spec, int):
+            return spec
+        if isinstance(spec, str) and spec.isdigit():
+            return int(spec)
+        if spec not in names:
+            raise DomainError(f"見出し行に列「{spec}」がありません（取込形式と違うファイルではありませんか）。", "header")
+        return names[spec]
+
+    resolved = {}
+    for name, spec in layout.columns.items():
+        if isinstance(spec, str) and not spec.isdigit() and spec not in names and name not in REQUIRED:
+            continue  # an optional column this file does not carry
+        if isinstance(spec, dict):
+            resolved[name] = {kind: index_of(s) for kind, s in spec.items()}
+        elif isinstance(spec, list):
+            resolved[name] = [index_of(s) for s in spec]
+        else:
+            resolved[name] = index_of(spec)
+    return resolved
+
+
+ORDER = ("card_number", "entry_date", "entry_time", "exit_date", "exit_time", "entry_ic", "exit_ic",
+         "road_operator", "vehicle_class", "amount_before_discount", "discount", "amount_billed", "plate", "remarks")
+_MISSING = -1  # a field the file does not have reads as ""
+
+
+def make_extractor(layout: Layout, columns: dict):
+    """row → list of texts in ORDER. CSV: one list comprehension; fixed width: slices of the line.
+    A field made of several columns (amounts summed, discounts by kind) comes out as a list or dict."""
+    fixed = layout.file_type == "fixed"
+
+    def getter(spec):
+        if fixed:
+            if isinstance(spec, dict):
+                parts = {k: getter(v) for k, v in spec.items()}
+                return lambda line: {k: g(line) for k, g in parts.items()}
+            if spec and isinstance(spec[0], list):
+                parts = [getter(s) for s in spec]
+                return lambda line: [g(line) for g in parts]
+            cut = slice(spec[0], spec[0] + spec[1])
+            encoding = layout.encoding
+            return lambda line: line[cut].decode(encoding)
+        if isinstance(spec, dict):
+            parts = {k: getter(v) for k, v in spec.items()}
+            return lambda row: {k: g(row) for k, g in parts.items()}
+        if isinstance(spec, list):
+            parts = [getter(s) for s in spec]
+            return lambda row: [g(row) for g in parts]
+        return lambda row: row[spec] if spec < len(row) else ""
+
+    simple = not fixed and all(isinstance(columns.get(n, _MISSING), int) for n in ORDER)
+    if simple:
+        indexes = [columns.get(n, _MISSING) for n in ORDER]
+        width = max(indexes) + 1
+
+        def extract(row):
+            if len(row) < width:
+                row = row + [""] * (width - len(row))
+            row.append("")  # index -1: the fields this file does not have
+            return [row[i] for i in indexes]
+    else:
+        getters = [getter(columns[n]) if n in columns else (lambda row: "") for n in ORDER]
+
+        def extract(row):
+            return [g(row) for g in getters]
+    return extract
+
+
+def _amount(value) -> int:
+    if isinstance(value, list):
+        return sum(parse_amount(v) for v in value)
+    try:
+        return int(value)
+    except ValueError:
+        return parse_amount(value)
+
+
+_CLASSES = {str(i): i for i in range(1, 6)}
+
+
+def make_row_parser(layout: Layout):
+    """cells (from make_extractor) → (card_number, entry_at, exit_at, entry_ic, exit_ic, road_operator,
+    vehicle_class, amount_before_discount, discount, discounts, amount_billed, plate, remarks).
+    Raises RowError whose .column is the field name."""
+    dates, times = layout._dates, layout._times
+    date_format, time_format = layout.date_format, layout.time_format
+    negative = layout.discount_sign == "negative"
+    classes = {str(k): v for k, v in layout.vehicle_class_codes.items()} if layout.vehicle_class_codes else _CLASSES
+    default_road = layout.road_operator
+
+    def date_of(text, name):
+        iso = dates.get(text)
+        if iso is None:
+            try:
+                iso = parse_date(text, date_format, dates)
+            except RowError as error:
+                error.column = name
+                raise
+        return iso
+
+    def time_of(text, name):
+        if not text or text.isspace():
+            return "00:00:00"
+        value = times.get(text)
+        if value is None:
+            try:
+                value = parse_time(text, time_format, times)
+            except RowError as error:
+                error.column = name
+                raise
+        return value
+
+    def parse(cells):
+        card, entry_d, entry_t, exit_d, exit_t, entry_ic, exit_ic, road, vclass, before, disc, billed, plate, remarks = cells
+        card = card.strip()
+        if len(card) != 16 or not card.isdigit():
+            try:
+                card = normalize_usage_card_number(card)
+            except RowError as error:
+                error.column = "card_number"
+                raise
+        exit_at = f"{date_of(exit_d, 'exit_date')} {time_of(exit_t, 'exit_time')}"
+        entry_at = f"{date_of(entry_d, 'entry_date')} {time_of(entry_t, 'entry_time')}" if entry_d and not entry_d.isspace() else None
+        name = "vehicle_class"
+        try:
+            if vclass:
+                vehicle_class = classes.get(vclass.strip())
+                if vehicle_class is None:
+                    parse_vehicle_class(vclass, layout.vehicle_class_codes)
+            else:
+                vehicle_class = None
+            name = "discount"
+            discounts = None
+            if isinstance(disc, dict):
+                parts = {k: _amount(v) for k, v in disc.items()}
+                if negative:
+                    parts = {k: -v for k, v in parts.items()}
+                if parts and min(parts.values()) < 0:
+                    raise RowError("", str(disc), "割引額の符号が取込形式（割引の符号）と逆です。")
+                discount = sum(parts.values())
+                discounts = ";".join(f"{k}:{v}" for k, v in parts.items() if v) or None
+            else:
+                discount = _amount(disc) if disc else 0
+                if negative:
+                    discount = -discount
+                if discount < 0:
+                    raise RowError("", disc, "割引額の符号が取込形式（割引の符号）と逆です。")
+            name = "amount_billed"
+            if not billed or (isinstance(billed, str) and billed.isspace()):
+                raise RowError("", "", "通行料金がありません。")
+            amount_billed = _amount(billed)
+            name = "amount_before_discount"
+            amount_before = _amount(before) if before else amount_billed + discount
+        except RowError as error:
+            error.column = name
+            raise
+        return (card, entry_at, exit_at, entry_ic.strip() or None, exit_ic.strip() or None,
+                road.strip() or default_road, vehicle_class, amount_before, discount, discounts, amount_billed,
+                plate.strip() or None, remarks.strip() or None)
+
+    return parse

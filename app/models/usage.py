@@ -1,0 +1,121 @@
+"""走行明細 (usage records), the import batches they came in, import profiles and the IC master."""
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, SmallInteger, String,
+                        Text)
+from sqlalchemy.orm import relationship
+
+from flask_appbuilder import Model
+
+from .mixins import TimestampMixin, now_jst
+
+# Flags on a usage record (bit mask): what the office must look at.
+FLAG_UNREGISTERED_CARD = 1  # 未登録カード: the card number is not in the master
+FLAG_USED_AFTER_LOSS = 2  # 紛失後利用: used on or after the card's loss / cancellation date
+FLAG_NAMES = {FLAG_UNREGISTERED_CARD: "未登録カード", FLAG_USED_AFTER_LOSS: "紛失後利用"}
+
+BATCH_ACTIVE, BATCH_REPLACED, BATCH_DELETED = "active", "replaced", "deleted"
+BATCH_STATUSES = {BATCH_ACTIVE: "取込済", BATCH_REPLACED: "差替済（旧）", BATCH_DELETED: "削除済"}
+
+
+class ImportProfile(TimestampMixin, Model):
+    """取込形式: how one kind of usage file is laid out. Data, editable by staff (see docs/usage-import.md)."""
+
+    __tablename__ = "import_profile"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40), nullable=False, unique=True)  # etc-meisai, nexco-fixed, tollbook-csv …
+    label = Column(String(100), nullable=False)
+    file_type = Column(String(10), nullable=False, default="csv")  # csv / fixed
+    encoding = Column(String(20), nullable=False, default="cp932")  # cp932 / utf-8 (BOM is skipped)
+    header_rows = Column(Integer, nullable=False, default=1)
+    # field name → CSV column (header text or 0-based index) or, for fixed width, [start, width]
+    columns = Column(JSON, nullable=False)
+    date_format = Column(String(20), nullable=False, default="YY/MM/DD")  # YY/MM/DD, YYYY/MM/DD, YYYYMMDD, R/MM/DD
+    time_format = Column(String(10), nullable=False, default="HH:MM")  # HH:MM, HHMM
+    discount_sign = Column(String(10), nullable=False, default="negative")  # how the file writes a discount
+    vehicle_class_codes = Column(JSON)  # {"01": 1, …} when the file does not use 1..5
+    road_operator = Column(String(40))  # fixed operator when the file has no column for it
+    layout_verified = Column(Boolean, nullable=False, default=True)
+    note = Column(Text)
+
+    def __repr__(self):
+        return f"{self.name}（{self.label}）"
+
+
+class IcMaster(TimestampMixin, Model):
+    """IC (インターチェンジ) master: name → road, operator and region (地方部 / 大都市近郊)."""
+
+    __tablename__ = "ic_master"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(10), unique=True)
+    name = Column(String(60), nullable=False, index=True)
+    road = Column(String(60))
+    road_operator = Column(String(40))
+    region = Column(String(10))  # rural (地方部) / urban (大都市近郊)
+
+    def __repr__(self):
+        return self.name
+
+
+class ImportBatch(Model):
+    """取込: one received file. Same file (SHA-256) twice is refused; a replacement keeps the old one."""
+
+    __tablename__ = "import_batch"
+    id = Column(Integer, primary_key=True)
+    file_name = Column(String(255), nullable=False)
+    sha256 = Column(String(64), nullable=False, index=True)
+    profile_id = Column(Integer, ForeignKey("import_profile.id"), nullable=False)
+    profile = relationship("ImportProfile")
+    usage_month = Column(String(7), nullable=False, index=True)  # YYYY-MM
+    row_count = Column(Integer, nullable=False, default=0)
+    total_billed = Column(BigInteger, nullable=False, default=0)  # 通行料金の合計 (円)
+    flagged_count = Column(Integer, nullable=False, default=0)
+    status = Column(String(10), nullable=False, default=BATCH_ACTIVE, index=True)
+    replaces_batch_id = Column(Integer, ForeignKey("import_batch.id"))
+    replaces_batch = relationship("ImportBatch", remote_side=[id])
+    imported_by = Column(String(128), nullable=False)
+    imported_at = Column(DateTime, nullable=False, default=now_jst)
+
+    def __repr__(self):
+        return f"取込#{self.id} {self.file_name}"
+
+    def status_name(self) -> str:
+        return BATCH_STATUSES.get(self.status, self.status)
+
+
+class UsageRecord(Model):
+    """走行明細: one toll passage as the operator or card company reported it. Amounts in yen."""
+
+    __tablename__ = "usage_record"
+    __table_args__ = (
+        Index("ix_usage_month_card", "usage_month", "card_id"),
+        Index("ix_usage_month_member", "usage_month", "member_id"),
+        Index("ix_usage_flags", "usage_month", "flags"),
+        Index("ix_usage_batch_line", "batch_id", "line_no"),
+    )
+    id = Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id = Column(Integer, ForeignKey("import_batch.id"), nullable=False)
+    line_no = Column(Integer, nullable=False)
+    usage_month = Column(String(7), nullable=False)
+    card_number = Column(String(16), nullable=False)
+    card_id = Column(Integer, ForeignKey("card.id"))
+    member_id = Column(Integer, ForeignKey("member.id"))
+    entry_at = Column(DateTime)
+    exit_at = Column(DateTime, nullable=False)
+    entry_ic = Column(String(60))
+    exit_ic = Column(String(60))
+    road_operator = Column(String(40))
+    vehicle_class = Column(SmallInteger)
+    amount_before_discount = Column(Integer)
+    discount = Column(Integer, nullable=False, default=0)  # total discount, a positive number of yen
+    discounts = Column(Text)  # by kind where the file gives them: "深夜割引:1360;…"
+    amount_billed = Column(Integer, nullable=False)  # 通行料金 billed by the operator
+    plate = Column(String(40))
+    remarks = Column(String(200))
+    flags = Column(SmallInteger, nullable=False, default=0)
+    raw_line = Column(Text)
+
+    batch = relationship("ImportBatch")
+    card = relationship("Card")
+    member = relationship("Member")
+
+    def flag_names(self) -> str:
+        return "・".join(name for bit, name in FLAG_NAMES.items() if (self.flags or 0) & bit)

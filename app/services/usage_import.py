@@ -1,0 +1,411 @@
+"""Usage import (走行明細の取込): one file → one import batch, all rows or none, never twice.
+
+The file is streamed (memory stays flat with file size): rows are parsed, checked, matched to cards,
+flagged and loaded in chunks inside one transaction, through the database's own bulk path
+(sqlite3 executemany / PostgreSQL COPY). Any malformed row rolls the whole file back; the error
+list names the file, line, column, value and reason.
+"""
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from sqlalchemy import delete, func, select, update
+
+from app.domain.errors import DomainError
+from app.domain.usage_format import FIELDS, Layout, RowError, make_extractor, make_row_parser, resolve_columns
+from app.extensions import db
+from app.models import Card, CardEvent
+from app.models.usage import (BATCH_ACTIVE, BATCH_DELETED, BATCH_REPLACED, FLAG_UNREGISTERED_CARD,
+                              FLAG_USED_AFTER_LOSS, ImportBatch, ImportProfile, UsageRecord)
+
+from .actor import current_actor
+from .months import ensure_month_open
+
+CHUNK = 10_000
+MAX_ERRORS = 1000
+USAGE_COLUMNS = ("batch_id", "line_no", "usage_month", "card_number", "card_id", "member_id", "entry_at", "exit_at",
+                 "entry_ic", "exit_ic", "road_operator", "vehicle_class", "amount_before_discount", "discount",
+                 "discounts", "amount_billed", "plate", "remarks", "flags", "raw_line")
+
+
+@dataclass
+class ImportError_:
+    file_name: str
+    line: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self):
+        where = f"{self.line}行目" if self.line else "ファイル"
+        column = f" {self.column}" if self.column else ""
+        value = f"（値: {self.value}）" if self.value not in (None, "") else ""
+        return f"{self.file_name} {where}{column}: {self.reason}{value}"
+
+
+class ImportRefused(DomainError):
+    """Nothing was imported. `errors` lists every problem found (up to MAX_ERRORS)."""
+
+    def __init__(self, file_name: str, errors: list[ImportError_], message: str | None = None):
+        self.file_name, self.errors = file_name, errors
+        super().__init__(message or f"{file_name}: {len(errors)}件のエラーがあるため取り込みませんでした。")
+
+
+@dataclass
+class ImportSummary:
+    batch_id: int
+    file_name: str
+    profile: str
+    usage_month: str
+    rows: int
+    total_billed: int
+    flagged: int
+    unregistered: int = 0
+    used_after_loss: int = 0
+    replaced_batch_id: int | None = None
+
+    def __str__(self):
+        text = (f"取込#{self.batch_id} {self.file_name}（{self.profile}, {self.usage_month}）: {self.rows:,}件, "
+                f"通行料金合計 {self.total_billed:,}円, 要確認 {self.flagged:,}件"
+                f"（未登録カード {self.unregistered:,}件, 紛失後利用 {self.used_after_loss:,}件）")
+        if self.replaced_batch_id:
+            text += f", 取込#{self.replaced_batch_id} を差し替えました"
+        return text
+
+
+def layout_of(profile: ImportProfile) -> Layout:
+    return Layout(columns=profile.columns, file_type=profile.file_type, date_format=profile.date_format,
+                  time_format=profile.time_format, discount_sign=profile.discount_sign,
+                  vehicle_class_codes=profile.vehicle_class_codes, road_operator=profile.road_operator,
+                  encoding=profile.encoding)
+
+
+def file_sha256(handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+def _card_index(session):
+    """card number → (card id, member id, loss/cancel date). Usage files carry 16 digits, or
+    15 in the old NEXCO fixed layout (the 16th is a check digit), so both keys are kept."""
+    stops = dict(session.execute(
+        select(CardEvent.card_id, func.min(CardEvent.occurred_on))
+        .where(CardEvent.kind.in_(("loss", "cancel"))).group_by(CardEvent.card_id)).all())
+    index = {}
+    for card_id, number, member_id in session.execute(select(Card.id, Card.number, Card.member_id)):
+        stop = stops.get(card_id)
+        entry = (card_id, member_id, stop.isoformat() if stop else None)
+        index[number] = entry
+        if len(number) == 16:
+            index.setdefault(number[:15], entry)
+    return index
+
+
+class _LineTracker:
+    """Feeds csv.reader line by line and remembers the raw line of the row it just read."""
+
+    def __init__(self, text):
+        self.text = text
+        self.line = ""
+        self.number = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.line = next(self.text)
+        self.number += 1
+        return self.line
+
+
+class _Loader:
+    """Chunked bulk insert on the session's own connection (same transaction as the batch row)."""
+
+    def __init__(self, session):
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect.name
+        dbapi = self.connection.connection.dbapi_connection
+        self.cursor = dbapi.cursor()
+        columns = ", ".join(USAGE_COLUMNS)
+        if self.dialect == "postgresql":
+            self.copy_cm = self.cursor.copy(f"COPY usage_record ({columns}) FROM STDIN")
+            self.copy = self.copy_cm.__enter__()
+        else:
+            marks = ", ".join("?" for _ in USAGE_COLUMNS)
+            self.sql = f"INSERT INTO usage_record ({columns}) VALUES ({marks})"
+
+    def write(self, rows: list[tuple]):
+        if self.dialect == "postgresql":
+            write_row = self.copy.write_row
+            for row in rows:
+                write_row(row)
+        else:
+            self.cursor.executemany(self.sql, rows)
+
+    def close(self, failed: bool):
+        if self.dialect == "postgresql":
+            if failed:
+                try:
+                    self.copy_cm.__exit__(RuntimeError, RuntimeError("取込中止"), None)
+                except Exception:  # noqa: BLE001  the abort itself raises; the rollback follows
+                    pass
+            else:
+                self.copy_cm.__exit__(None, None, None)
+
+
+def import_usage_file(source: str | Path | BinaryIO, profile_name: str, usage_month: str | None = None,
+                      replace: bool = False, file_name: str | None = None,
+                      progress: Callable[[int, int, int], None] | None = None) -> ImportSummary:
+    session = db.session
+    handle = open(source, "rb") if isinstance(source, (str, Path)) else source
+    try:
+        name = file_name or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
+        name = os.path.basename(str(name))
+        profile = session.scalar(select(ImportProfile).where(ImportProfile.name == profile_name))
+        if profile is None:
+            raise ImportRefused(name, [], f"取込形式「{profile_name}」は登録されていません。")
+        if usage_month:
+            usage_month = _check_month(usage_month)
+            ensure_month_open(usage_month)
+        handle.seek(0, os.SEEK_END)
+        total_bytes = handle.tell()
+        handle.seek(0)
+        sha = file_sha256(handle)
+        earlier = session.scalar(select(ImportBatch).where(ImportBatch.sha256 == sha,
+                                                           ImportBatch.status == BATCH_ACTIVE))
+        if earlier is not None:
+            raise ImportRefused(name, [], f"{name} は取込#{earlier.id}（{earlier.file_name}、"
+                                          f"{earlier.imported_at:%Y/%m/%d %H:%M}、{earlier.imported_by}）で取込済みです。")
+        if total_bytes == 0:
+            raise ImportRefused(name, [ImportError_(name, 0, "", "", "ファイルが空です。")])
+        return _load(session, handle, name, sha, profile, usage_month, replace, total_bytes, progress)
+    finally:
+        if isinstance(source, (str, Path)):
+            handle.close()
+
+
+def _check_month(text: str) -> str:
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m").strftime("%Y-%m")
+    except ValueError:
+        raise DomainError(f"利用月「{text}」は YYYY-MM の形で指定してください（例: 2026-10）。", "month") from None
+
+
+def detect_encoding(handle: BinaryIO) -> str:
+    """For profiles with encoding 'auto': UTF-8 if the start of the file decodes as UTF-8, else cp932."""
+    head = handle.read(1 << 16)
+    handle.seek(0)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp932"
+
+
+def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes, progress) -> ImportSummary:
+    layout = layout_of(profile)
+    encoding = detect_encoding(handle) if profile.encoding == "auto" else profile.encoding
+    layout.encoding = encoding
+    username, _ = current_actor()
+    errors: list[ImportError_] = []
+    text = _text_of(handle, encoding) if profile.file_type == "csv" else None
+    try:
+        if profile.file_type == "csv" and profile.header_rows:
+            header_line = next(csv.reader([text.readline()]), [])
+            for _ in range(profile.header_rows - 1):
+                text.readline()
+            header_columns = resolve_columns(layout, header_line)
+        else:
+            header_columns = resolve_columns(layout, None)
+    except UnicodeDecodeError as error:
+        raise ImportRefused(name, [ImportError_(name, 1, "", "", f"文字コードが {encoding} ではありません（{error.reason}）。")]) from None
+    except StopIteration:
+        raise ImportRefused(name, [ImportError_(name, 0, "", "", "ファイルが空です。")]) from None
+    except DomainError as error:
+        raise ImportRefused(name, [ImportError_(name, 1, "見出し", "", error.message)]) from None
+    extract = make_extractor(layout, header_columns)
+    parse = make_row_parser(layout)
+    skip = profile.header_rows if profile.file_type == "csv" else 0
+    cards = _card_index(session)
+
+    batch = ImportBatch(file_name=name, sha256=sha, profile=profile, usage_month=usage_month or "0000-00",
+                        imported_by=username, status=BATCH_ACTIVE)
+    session.add(batch)
+    session.flush()
+    batch_id = batch.id
+    month = usage_month
+    months_seen: dict[str, int] = {}
+    loader = _Loader(session)
+    chunk: list[tuple] = []
+    count = total = flagged = unregistered = after_loss = 0
+    failed = True
+    try:
+        try:
+            for line_no, cells, raw in _rows_from(text if text is not None else handle, profile, skip, encoding):
+                try:
+                    (card, entry_at, exit_at, entry_ic, exit_ic, road, vclass, before, discount, discounts,
+                     billed, plate, remarks) = parse(extract(cells))
+                except RowError as error:
+                    if len(errors) < MAX_ERRORS:
+                        errors.append(ImportError_(name, line_no, FIELDS.get(error.column, error.column),
+                                                   error.value, error.reason))
+                    continue
+                except UnicodeDecodeError as error:
+                    if len(errors) < MAX_ERRORS:
+                        errors.append(ImportError_(name, line_no, "", "",
+                                                   f"文字コードが {encoding} ではありません（{error.reason}）。"))
+                    continue
+                except (IndexError, ValueError) as error:
+                    if len(errors) < MAX_ERRORS:
+                        errors.append(ImportError_(name, line_no, "", "", f"行の形が取込形式と合いません（{error}）。"))
+                    continue
+                if errors:
+                    continue  # keep checking the rest, load nothing more
+                known = cards.get(card)
+                flags = 0
+                if known is None:
+                    card_id = member_id = None
+                    flags = FLAG_UNREGISTERED_CARD
+                    unregistered += 1
+                else:
+                    card_id, member_id, stop = known
+                    if stop is not None and exit_at[:10] >= stop:
+                        flags = FLAG_USED_AFTER_LOSS
+                        after_loss += 1
+                ym = exit_at[:7]
+                months_seen[ym] = months_seen.get(ym, 0) + 1
+                chunk.append((batch_id, line_no, month or ym, card, card_id, member_id, entry_at, exit_at, entry_ic,
+                              exit_ic, road, vclass, before, discount, discounts, billed, plate, remarks, flags, raw))
+                count += 1
+                total += billed
+                if flags:
+                    flagged += 1
+                if len(chunk) >= CHUNK:
+                    loader.write(chunk)
+                    chunk = []
+                    if progress:
+                        progress(_position(handle), total_bytes, count)
+        except UnicodeDecodeError as error:
+            errors.append(ImportError_(name, 0, "", "",
+                                       f"文字コードが {encoding} ではない箇所があります（{error.reason}）。"))
+        except csv.Error as error:
+            errors.append(ImportError_(name, 0, "", "", f"CSVとして読めません（{error}）。"))
+        if errors:
+            raise ImportRefused(name, errors)
+        if count == 0:
+            raise ImportRefused(name, [ImportError_(name, 0, "", "", "明細行がありません（見出しだけのファイルです）。")])
+        if chunk:
+            loader.write(chunk)
+        failed = False
+    finally:
+        loader.close(failed)
+        if failed:
+            session.rollback()
+    if month is None:
+        # Rows were stamped with their own exit month; the batch takes the month most rows fall in.
+        month = max(months_seen, key=months_seen.get)
+    if progress:
+        progress(total_bytes, total_bytes, count)
+    try:
+        ensure_month_open(month)
+    except DomainError:
+        session.rollback()
+        raise
+    if usage_month is None and len(months_seen) > 1:
+        session.execute(update(UsageRecord).where(UsageRecord.batch_id == batch_id).values(usage_month=month))
+    replaced = None
+    if replace:
+        replaced = _replace_previous(session, batch_id, profile, month, name)
+    batch.usage_month = month
+    batch.row_count, batch.total_billed, batch.flagged_count = count, total, flagged
+    batch.replaces_batch_id = replaced
+    session.commit()
+    return ImportSummary(batch_id, name, profile.name, month, count, total, flagged, unregistered, after_loss,
+                         replaced)
+
+
+def _text_of(handle: BinaryIO, encoding: str):
+    """Decoded lines, strictly: cp932 keeps 髙 and 﨑 (plain Shift_JIS would not); a UTF-8 BOM is skipped."""
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig") else encoding
+    return io.TextIOWrapper(handle, encoding=codec, errors="strict", newline="")
+
+
+def _position(handle) -> int:
+    try:
+        return handle.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _rows_from(source, profile, skip, encoding):
+    """(line number, cells, raw line) per data row. Fixed width: the bytes of the line (widths are
+    bytes in Shift_JIS layouts); CSV: the parsed cells and the line as read."""
+    if profile.file_type == "fixed":
+        for number, line in enumerate(source, start=1):
+            if number <= profile.header_rows:
+                continue
+            body = line.rstrip(b"\r\n")
+            if body.strip() and body.strip() != b"\x1a":  # EOF mark some mainframe exports add
+                yield number, body, body.decode(encoding, errors="replace")
+        return
+    tracker = _LineTracker(source)
+    tracker.number = skip
+    for row in csv.reader(tracker):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        yield tracker.number, row, tracker.line.rstrip("\r\n")
+
+
+def _replace_previous(session, new_batch_id, profile, month, name) -> int:
+    previous = session.scalar(select(ImportBatch).where(
+        ImportBatch.profile_id == profile.id, ImportBatch.usage_month == month, ImportBatch.status == BATCH_ACTIVE,
+        ImportBatch.id != new_batch_id).order_by(ImportBatch.id.desc()))
+    if previous is None:
+        session.rollback()
+        raise DomainError(f"差し替える取込がありません（{profile.name}, {month}）。差替えでなく通常の取込をしてください。")
+    session.execute(delete(UsageRecord).where(UsageRecord.batch_id == previous.id))
+    previous.status = BATCH_REPLACED
+    return previous.id
+
+
+def delete_batch(batch_id: int) -> ImportBatch:
+    """Remove a batch's rows while its month is open; the batch row stays, marked 削除済."""
+    session = db.session
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None or batch.status != BATCH_ACTIVE:
+        raise DomainError("削除できる取込がありません。")
+    ensure_month_open(batch.usage_month)
+    session.execute(delete(UsageRecord).where(UsageRecord.batch_id == batch.id))
+    batch.status = BATCH_DELETED
+    session.commit()
+    return batch
+
+
+def detect_profile(path: str | Path) -> str:
+    """The CSV profile whose header columns all appear in the file's first line."""
+    with open(path, "rb") as handle:
+        head = handle.readline()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            header = next(csv.reader([head.decode(encoding)]), [])
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        header = []
+    names = {cell.strip() for cell in header}
+    for profile in db.session.scalars(select(ImportProfile).where(ImportProfile.file_type == "csv")
+                                      .order_by(ImportProfile.id)):
+        wanted = {spec for spec in profile.columns.values() if isinstance(spec, str) and not spec.isdigit()}
+        if wanted and wanted <= names:
+            return profile.name
+    raise DomainError(f"{Path(path).name}: 取込形式を判定できません。--format で指定してください。", "format")
