@@ -30,6 +30,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .views.menu import register_views
 
         register_views(appbuilder)
+        from .views.errors import register_error_pages
+
+        register_error_pages(app)
     install_audit_listeners()
 
     from .cli import etc

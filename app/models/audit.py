@@ -21,15 +21,67 @@ class AuditLog(Model):
     after = Column(JSON)
 
     def changes(self) -> str:
-        """'名称: "旧" → "新"; …' for the list screen and the Excel export."""
+        """'状態: 有効 → 紛失・盗難; …' for the list screen and the Excel export. A new record lists
+        its filled values, a deleted one what it held."""
         before, after = self.before or {}, self.after or {}
         keys = [k for k in dict.fromkeys([*before.keys(), *after.keys()]) if k != "id"]
-        return "; ".join(f"{FIELD_LABELS.get(k, k)}: {_show(before.get(k))} → {_show(after.get(k))}"
-                         for k in keys)[:1000]
+        parts = []
+        for key in keys:
+            old = readable_value(self.table_name, key, before.get(key))
+            new = readable_value(self.table_name, key, after.get(key))
+            label = FIELD_LABELS.get(key, key)
+            if self.action == "create":
+                if new:
+                    parts.append(f"{label}: {new}")
+            elif self.action == "delete":
+                if old:
+                    parts.append(f"{label}: {old}")
+            else:
+                parts.append(f"{label}: {old or '（なし）'} → {new or '（なし）'}")
+        return "; ".join(parts)[:1000]
+
+    def before_text(self) -> str:
+        return self.values_text("before")
+
+    def after_text(self) -> str:
+        return self.values_text("after")
+
+    def values_text(self, which: str) -> str:
+        """The before or after values, one 'label: value' a line, for the detail screen."""
+        values = (self.before if which == "before" else self.after) or {}
+        return "\n".join(f"{FIELD_LABELS.get(k, k)}: {readable_value(self.table_name, k, v)}"
+                         for k, v in values.items() if k != "id" and v not in (None, ""))
 
 
-def _show(value) -> str:
-    return "（なし）" if value in (None, "") else str(value)
+def readable_value(table: str, key: str, value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    names = _value_names().get((table, key)) or _value_names().get((None, key))
+    if names is not None and value in names:
+        return names[value]
+    text = str(value)
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():  # ISO date / datetime
+        return text[:16].replace("-", "/").replace("T", " ")
+    return text
+
+
+def _value_names() -> dict:
+    from app.domain.bank_account import ACCOUNT_TYPES
+    from app.domain.card_lifecycle import CARD_STATUSES, EVENT_KINDS
+    from app.domain.card_number import CARD_KINDS
+    from app.domain.vehicle_class import VEHICLE_CLASSES
+
+    from .member import MEMBER_STATUSES, PAYMENT_METHODS
+    from .operator import OPERATOR_TYPES
+
+    return {
+        ("member", "status"): MEMBER_STATUSES, ("member", "payment_method"): PAYMENT_METHODS,
+        ("card", "status"): CARD_STATUSES, ("card", "kind"): CARD_KINDS, ("card_event", "kind"): EVENT_KINDS,
+        ("operator_settings", "operator_type"): OPERATOR_TYPES,
+        (None, "account_type"): ACCOUNT_TYPES, (None, "vehicle_class"): VEHICLE_CLASSES,
+    }
 
 
 # Column names as people read them in the audit log.

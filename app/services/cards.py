@@ -8,6 +8,7 @@ from app.domain.card_lifecycle import (ACTIVE, ADD, ISSUE, corporate_valid_until
 from app.domain.card_number import CORPORATE, normalize_card_number
 from app.domain.errors import DomainError
 from app.models import Card, CardEvent
+from app.models.mixins import now_jst
 
 from .actor import current_actor
 
@@ -25,6 +26,8 @@ def check_card_fields(session: Session, card: Card) -> None:
             raise DomainError("車両が別の組合員のものです。", "vehicle")
         if not card.issuer:
             card.issuer = "NEXCO"
+        if not card.valid_from and not card.id:
+            card.valid_from = now_jst().date()
         if card.valid_from and not card.valid_until:
             card.valid_until = corporate_valid_until(card.valid_from)
     if card.valid_from and card.valid_until and card.valid_until < card.valid_from:
@@ -44,11 +47,12 @@ def prepare_new_card(session: Session, card: Card, occurred_on: dt.date | None =
         has_cards = member_id is not None and session.scalar(
             select(Card.id).where(Card.member_id == member_id).limit(1)) is not None
     username, _ = current_actor()
-    event = CardEvent(card=card, member=card.member, member_id=member_id, kind=ADD if has_cards else ISSUE,
-                      occurred_on=occurred_on or card.valid_from or dt.date.today(),
-                      new_vehicle=card.vehicle, entered_by=username)
-    session.add(card)
-    session.add(event)
+    with session.no_autoflush:
+        event = CardEvent(card=card, member=card.member, member_id=member_id, kind=ADD if has_cards else ISSUE,
+                          occurred_on=occurred_on or card.valid_from or now_jst().date(),
+                          new_vehicle=card.vehicle, entered_by=username)
+        session.add(card)
+        session.add(event)
     return event
 
 
@@ -57,9 +61,12 @@ def apply_card_event(session: Session, event: CardEvent) -> CardEvent:
     card = event.card
     if card is None:
         raise DomainError("カードを選んでください。", "card")
+    if card.valid_from and event.occurred_on and event.occurred_on < card.valid_from:
+        raise DomainError(f"異動日がカードの有効開始日（{card.valid_from:%Y/%m/%d}）より前です。", "occurred_on")
     new_number = None
     if event.new_card_number:
         new_number = normalize_card_number(event.new_card_number, card.kind)
+        event.new_card_number = new_number  # digits only: the column holds 16, people type 19 with hyphens
     plan = plan_card_event(event.kind, card.status, card.kind, occurred_on=event.occurred_on,
                            new_number=new_number,
                            new_vehicle=event.new_vehicle, current_vehicle=card.vehicle, current_valid_until=card.valid_until)

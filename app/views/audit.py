@@ -1,5 +1,3 @@
-import json
-
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
 
@@ -22,17 +20,18 @@ class AuditLogView(TollbookModelView):
     show_title = "操作履歴の詳細"
     label_columns = {"occurred_at": "日時", "username": "ユーザー", "action": "操作", "table_name": "対象",
                      "record_id": "ID", "record_label": "対象データ", "before": "変更前", "after": "変更後",
-                     "changes": "変更内容"}
+                     "changes": "変更内容", "before_text": "変更前", "after_text": "変更後"}
     list_columns = ["occurred_at", "username", "action", "table_name", "record_label", "changes"]
-    show_columns = ["occurred_at", "username", "action", "table_name", "record_id", "record_label", "before",
-                    "after"]
+    show_columns = ["occurred_at", "username", "action", "table_name", "record_id", "record_label",
+                    "before_text", "after_text"]
     search_columns = ["occurred_at", "username", "action", "table_name", "record_id", "record_label"]
     formatters_columns = {
         "occurred_at": date_jp,
-        "action": lambda v: ACTIONS.get(v, v),
-        "table_name": lambda v: TABLES.get(v, v),
-        "before": lambda v: Markup("<pre>{}</pre>").format(json.dumps(v, ensure_ascii=False, indent=1)) if v else "",
-        "after": lambda v: Markup("<pre>{}</pre>").format(json.dumps(v, ensure_ascii=False, indent=1)) if v else "",
+        "action": lambda v: Markup('<span style="white-space:nowrap">{}</span>').format(ACTIONS.get(v, v)),
+        "table_name": lambda v: Markup('<span style="white-space:nowrap">{}</span>').format(TABLES.get(v, v)),
+        "before_text": lambda v: Markup('<pre style="white-space:pre-wrap">{}</pre>').format(v) if v else "",
+        "after_text": lambda v: Markup('<pre style="white-space:pre-wrap">{}</pre>').format(v) if v else "",
+        "username": lambda v: Markup('<span style="white-space:nowrap">{}</span>').format(v),
     }
     base_order = ("occurred_at", "desc")
 

@@ -9,6 +9,7 @@ from wtforms.fields.core import UnboundField
 from app.domain.errors import DomainError
 
 from app.exports.excel import workbook_bytes
+from app.labels import with_member
 
 from .formatting import date_jp, yes_no
 
@@ -24,6 +25,7 @@ class TollbookModelView(ModelView):
     money_columns: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
+        self.validators_columns = _FreshLists(self.validators_columns or {})
         super().__init__(*args, **kwargs)
         for column, fmt in self._default_formatters().items():
             self.formatters_columns.setdefault(column, fmt)
@@ -53,10 +55,10 @@ class TollbookModelView(ModelView):
             value = getattr(value, part, None) if value is not None else None
         if callable(value):
             value = value()
+        if isinstance(value, bool):  # before int: bool is an int, and the list shows はい/いいえ
+            return yes_no(value)
         if isinstance(value, (str, int, dt.date, dt.datetime)) or value is None:
             return value
-        if isinstance(value, bool):
-            return yes_no(value)
         return str(value)
 
     def _add(self):
@@ -97,13 +99,26 @@ class TollbookModelView(ModelView):
         joined = self._filters.get_joined_filters(self._base_filters)
         _, items = self.datamodel.query(joined, order[0], order[1])
         columns = self.export_columns or self.list_columns
-        headers = [str(self.label_columns.get(c, c)) for c in columns]
+        headers = [str(self.label_columns.get(c) or _RELATED_LABELS.get(c, c)) for c in columns]
         rows = ([self._export_value(item, c) for c in columns] for item in items)
         money = [i for i, c in enumerate(columns) if c in self.money_columns]
         body = workbook_bytes([(self.export_title, headers, rows, money)])
         name = f"{self.export_title}_{dt.date.today():%Y%m%d}.xlsx"
         return Response(body, mimetype=XLSX, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"})
+
+
+# Headers of the related columns that exports add next to a relation (member.code, member.name).
+_RELATED_LABELS = {"member.code": with_member("{m}コード"), "member.name": with_member("{m}名")}
+
+
+class _FreshLists(dict):
+    """FAB appends Length/InputRequired/Unique to the validator list it gets for a column, once for
+    the add form and once for the edit form: handing out copies keeps each error shown once."""
+
+    def get(self, key, default=None):
+        value = super().get(key, default)
+        return list(value) if isinstance(value, list) else value
 
 
 def _blank_if_none(value):

@@ -8,6 +8,7 @@ from app.domain.card_number import CARD_KINDS, normalize_card_number
 from app.extensions import db
 from app.labels import with_member
 from app.models import Card, CardEvent
+from app.models.mixins import now_jst
 from app.services.cards import apply_card_event, check_card_fields, prepare_new_card
 
 from .base import TollbookModelView
@@ -93,10 +94,10 @@ class CardEventView(TollbookModelView):
     }
     add_form_extra_fields = {
         "kind": SelectField("異動区分", choices=EVENT_CHOICES),
-        "occurred_on": DateField("異動日", default=dt.date.today, format="%Y-%m-%d",
-                                 render_kw={"type": "date"}),
+        "occurred_on": DateField("異動日", default=lambda: now_jst().date(), format="%Y-%m-%d",
+                                 render_kw={"type": "date"}, validators=[Required()]),
     }
-    validators_columns = {"card": [Required()], "occurred_on": [Required()]}
+    validators_columns = {"card": [Required()]}
     base_order = ("occurred_on", "desc")
 
     def pre_add(self, item):

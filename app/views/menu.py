@@ -4,9 +4,10 @@ from app.labels import with_member
 
 from .audit import AuditLogView
 from .cards import CardEventView, CardView
+from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
-from .portal import PortalView
+from .portal import PortalView, is_member_login
 from .vehicles import VehicleView
 
 MASTER = "MasterData"
@@ -20,10 +21,11 @@ def register_views(appbuilder):
     appbuilder.add_view(VehicleView, "Vehicles", label="車両", icon="fa-truck", **master)
     appbuilder.add_view(CardView, "Cards", label="ETCカード", icon="fa-credit-card", **master)
     appbuilder.add_view(CardEventView, "CardEvents", label="カード異動", icon="fa-exchange", **master)
+    appbuilder.add_view(MasterImportView, "MasterImport", label="マスタ取込（Excel）", icon="fa-upload", category="MasterData", category_label="マスタ管理")
     appbuilder.add_view(OperatorSettingsView, "Operator", label="運営者設定", icon="fa-cog", **master)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")
-    appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home")
+    appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home", menu_cond=is_member_login)
 
 
 # A member's screen shows its vehicles, cards and card events; a card's screen its events.
