@@ -3,7 +3,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .extensions import appbuilder, db, migrate
+from .extensions import appbuilder, csrf, db, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +25,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     with app.app_context():
         db.init_app(app)
+        csrf.init_app(app)
         migrate.init_app(app, db, directory=str(ROOT / "migrations"))
         appbuilder.init_app(app, db.session)
         from .views.menu import register_views

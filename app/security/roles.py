@@ -17,12 +17,20 @@ ROLE_MEMBER = "組合員"
 # Back-office views (class names) that staff work in.
 MASTER_VIEWS = (
     "OperatorSettingsView|MemberView|AgencyView|VehicleView|CardView|CardEventView"
-    "|MasterImportView|UnregisteredCardView"
+    "|MasterImportView"
 )
 # Menu items of the back office (names given to appbuilder.add_view / add_link).
 MASTER_MENUS = (
     "MasterData|Operator|Members|Agencies|Vehicles|Cards|CardEvents|ImportExport|MasterImport"
 )
+# 走行明細 (app/views/usage*.py): staff import, fix unregistered cards, edit profiles; managers read.
+USAGE_VIEWS = (
+    "ImportBatchView|UsageUploadView|UsageRecordView|UsageAlertView|UnregisteredCardView|ImportProfileView"
+    "|IcMasterView"
+)
+USAGE_READ_MENUS = "Usage|ImportBatches|UsageRecords|UnregisteredCards|UsageAlerts|ImportProfiles|IcMaster"
+USAGE_MENUS = f"{USAGE_READ_MENUS}|UsageUpload"
+MASTER_READ_MENUS = MASTER_MENUS.replace("|MasterImport", "")  # managers read; they do not import
 REPORT_VIEWS = "AuditLogView"
 REPORT_MENUS = "Reports|AuditLog"
 
@@ -37,12 +45,17 @@ ROLES = {
     ROLE_STAFF: [
         [f"({MASTER_VIEWS})$", "can_(list|show|add|edit|delete|export|download|upload|template|register)$"],
         [f"({MASTER_MENUS})$", "menu_access$"],
+        # copy: FAB names an action's permission after the action itself (取込形式のコピー)
+        [f"({USAGE_VIEWS})$", "(can_(list|show|add|edit|delete|export|upload|assign)|copy)$"],
+        [f"({USAGE_MENUS})$", "menu_access$"],
         *_OWN_ACCOUNT,
     ],
     ROLE_MANAGER: [
         [f"({MASTER_VIEWS})$", "can_(list|show|export)$"],
         [f"({REPORT_VIEWS})$", "can_(list|show|export)$"],
-        [f"({MASTER_MENUS}|{REPORT_MENUS})$", "menu_access$"],
+        [f"({MASTER_READ_MENUS}|{REPORT_MENUS})$", "menu_access$"],
+        [f"({USAGE_VIEWS})$", "can_(list|show|export)$"],
+        [f"({USAGE_READ_MENUS})$", "menu_access$"],
         *_OWN_ACCOUNT,
     ],
     # Members see the portal only (app/views/portal.py); nothing of the back office.
