@@ -85,7 +85,8 @@ def plan_card_event(kind: str, card_status: str, card_kind: str, *, occurred_on:
     if kind in (LOSS, CANCEL):
         return EventPlan(LOST if kind == LOSS else CANCELLED, False, False)
     if kind == RENEWAL:
-        base = (current_valid_until + dt.timedelta(days=1)) if current_valid_until else occurred_on
+        # The renewed card runs 5 years from the old expiry month: 27年03月 → 32年03月 (not 32年04月).
+        base = current_valid_until or occurred_on
         until = corporate_valid_until(base) if card_kind == "corporate" else None
         if new_number:
             return EventPlan(EXPIRED, True, False, until)

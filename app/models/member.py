@@ -50,3 +50,8 @@ class MemberAccount(Model):
     user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, unique=True)
     member_id = Column(Integer, ForeignKey("member.id"), nullable=False, index=True)
     member = relationship("Member")
+
+    def __repr__(self):
+        # How the link reads in 操作履歴 (対象データ), instead of "<MemberAccount object at 0x…>".
+        member = self.__dict__.get("member")  # no lazy load: this runs inside the audit flush
+        return f"ポータル利用者 {self.user_id} → {repr(member) if member is not None else self.member_id}"

@@ -28,7 +28,7 @@ class VehicleView(TollbookModelView):
     label_columns = {
         "member": with_member("{m}"), "plate_text": "車両番号", "plate_region": "地名",
         "plate_class_number": "分類番号", "plate_kana": "ひらがな", "plate_serial": "一連番号",
-        "vehicle_class": "車種", "vehicle_class_name": "車種", "is_etc2": "ETC2.0", "is_commercial": "事業用",
+        "vehicle_class": "車種区分", "vehicle_class_name": "車種", "is_etc2": "ETC2.0", "is_commercial": "事業用",
         "note": "備考", "cards": "カード",
     }
     list_columns = ["plate_text", "member", "vehicle_class_name", "is_etc2", "is_commercial"]
