@@ -56,8 +56,8 @@ def app(tmp_path_factory, request):
     return application
 
 
-BUSINESS_TABLES = ["audit_log", "member_account", "card_event", "card", "vehicle", "member", "agency",
-                   "operator_settings"]
+BUSINESS_TABLES = ["audit_log", "usage_record", "import_batch", "ic_master", "billing_run", "member_account",
+                   "card_event", "card", "vehicle", "member", "agency", "operator_settings"]
 
 
 @pytest.fixture()

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from app.models import Agency, AuditLog, Card, CardEvent, Member, OperatorSettings, Vehicle
 from app.models.member import MemberAccount
+from app.models.usage import IcMaster, ImportProfile
 
 from app.models.mixins import now_jst
 
 from .actor import current_actor
 
-AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount)
+AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount, ImportProfile, IcMaster)
 _SKIP = {"created_at", "updated_at"}
 
 

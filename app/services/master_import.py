@@ -550,6 +550,10 @@ def _save(plan: _Plan) -> ImportSummary:
             session.flush()  # the next card of this member is then an 追加発行, not a 新規発行
             summary.created[CARDS] += 1
         session.commit()
+        if plan.cards:
+            from .usage_rematch import rematch_unregistered
+
+            rematch_unregistered()  # usage already imported for these numbers is linked to them now
     except DomainError as error:
         session.rollback()
         raise MasterImportFailed([CellError(CARDS, current, _CARD_FIELDS.get(error.field, "カード番号"),

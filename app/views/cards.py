@@ -1,5 +1,6 @@
 import datetime as dt
 
+from flask import flash, request
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import DateField, SelectField, StringField
 
@@ -63,6 +64,22 @@ class CardView(TollbookModelView):
     def pre_update(self, item):
         check_card_fields(db.session, item)
 
+    # 未登録カード (app/views/usage.py): 'カードを登録' opens this form as /cardview/add?number=…
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        if request.method == "GET" and request.args.get("number") and not form.number.data:
+            form.number.data = request.args["number"]
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def post_add(self, item):
+        super().post_add(item)
+        link_unregistered_usage(item)
+
+
+def _new_card_number(value, form):
+    """Digits only before the 16-character length check: people type the number as printed, with hyphens."""
+    card = field_value(form, "card")
+    return normalize_card_number(value, getattr(card, "kind", None) or "credit")
+
 
 EVENT_CHOICES = [(k, v) for k, v in EVENT_KINDS.items() if k not in (ISSUE, ADD)]
 
@@ -97,11 +114,25 @@ class CardEventView(TollbookModelView):
         "occurred_on": DateField("異動日", default=lambda: now_jst().date(), format="%Y-%m-%d",
                                  render_kw={"type": "date"}, validators=[Required()]),
     }
-    validators_columns = {"card": [Required()]}
+    validators_columns = {"card": [Required()], "new_card_number": [Normalize(_new_card_number)]}
     base_order = ("occurred_on", "desc")
 
     def pre_add(self, item):
         apply_card_event(db.session, item)
+
+    def post_add(self, item):  # a reissued / renewed card may already have usage rows (未登録カード)
+        super().post_add(item)
+        if item.new_card is not None:
+            link_unregistered_usage(item.new_card)
+
+
+def link_unregistered_usage(card):
+    """Usage rows imported before the card was registered get the card (open months only)."""
+    from app.services.usage_rematch import rematch_unregistered
+
+    linked = rematch_unregistered(card.number)
+    if linked:
+        flash(f"未登録カードとして取り込まれていた走行明細 {linked:,}件を、このカードに結び付けました。", "info")
 
 
 CardView.related_views = [CardEventView]

@@ -1,12 +1,13 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField
+from wtforms.validators import StopValidation
 
 from app.domain.bank_account import ACCOUNT_TYPES, lookup_bank, lookup_branch, normalize_account_number
 from app.domain.kana import normalize_kana
 from app.domain.text import digits_only
 from app.labels import with_member
 from app.models import Agency, Member
-from app.models.member import MEMBER_STATUSES, PAYMENT_METHODS
+from app.models.member import DIRECT_DEBIT, MEMBER_STATUSES, PAYMENT_METHODS, WITHDRAWN
 
 from .base import TollbookModelView
 from .validators import Normalize, Required, field_value
@@ -45,6 +46,17 @@ def fill_bank_names(item):
         item.branch_name = lookup_branch(bank, item.branch_code).name if item.branch_code else None
     else:
         item.bank_name = item.branch_name = None
+
+
+class NeededWhen:
+    """Required only when another field has a given value (口座振替 needs an account, 脱退 a date)."""
+
+    def __init__(self, other: str, value: str, message: str):
+        self.other, self.value, self.message = other, value, message
+
+    def __call__(self, form, field):
+        if field_value(form, self.other) == self.value and field.data in (None, ""):
+            raise StopValidation(self.message)
 
 
 BANK_VALIDATORS = {
@@ -92,6 +104,15 @@ class MemberView(TollbookModelView):
         "code": [Required()], "name": [Required()],
         "kana": [Required(), Normalize(lambda v, f: normalize_kana(v, "kana", "フリガナ"))],
         **BANK_VALIDATORS,
+        "bank_code": [NeededWhen("payment_method", DIRECT_DEBIT, "口座振替の組合員は銀行コードが必要です。"),
+                      *BANK_VALIDATORS["bank_code"]],
+        "branch_code": [NeededWhen("payment_method", DIRECT_DEBIT, "口座振替の組合員は支店コードが必要です。"),
+                        *BANK_VALIDATORS["branch_code"]],
+        "account_number": [NeededWhen("payment_method", DIRECT_DEBIT, "口座振替の組合員は口座番号が必要です。"),
+                           *BANK_VALIDATORS["account_number"]],
+        "account_holder_kana": [NeededWhen("payment_method", DIRECT_DEBIT, "口座振替の組合員は口座名義カナが必要です。"),
+                                *BANK_VALIDATORS["account_holder_kana"]],
+        "withdrawn_on": [NeededWhen("status", WITHDRAWN, "脱退の組合員は脱退日を入力してください。")],
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "payment_method": SelectField("支払方法", choices=list(PAYMENT_METHODS.items())),

@@ -8,10 +8,14 @@ from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
 from .portal import PortalView, is_member_login
+from .usage import ImportBatchView, UnregisteredCardView, UsageAlertView, UsageRecordView
+from .usage_masters import IcMasterView, ImportProfileView
+from .usage_upload import UsageUploadView
 from .vehicles import VehicleView
 
 MASTER = "MasterData"
 REPORTS = "Reports"
+USAGE = "Usage"
 
 
 def register_views(appbuilder):
@@ -23,6 +27,15 @@ def register_views(appbuilder):
     appbuilder.add_view(CardEventView, "CardEvents", label="カード異動", icon="fa-exchange", **master)
     appbuilder.add_view(MasterImportView, "MasterImport", label="マスタ取込（Excel）", icon="fa-upload", category="MasterData", category_label="マスタ管理")
     appbuilder.add_view(OperatorSettingsView, "Operator", label="運営者設定", icon="fa-cog", **master)
+    usage = dict(category=USAGE, category_label="走行明細", category_icon="fa-road")
+    appbuilder.add_view(UsageUploadView, "UsageUpload", label="ファイル取込", icon="fa-upload", **usage)
+    appbuilder.add_view(ImportBatchView, "ImportBatches", label="取込", icon="fa-inbox", **usage)
+    appbuilder.add_view(UsageRecordView, "UsageRecords", label="明細一覧", icon="fa-list", **usage)
+    appbuilder.add_view(UnregisteredCardView, "UnregisteredCards", label="未登録カード", icon="fa-question-circle",
+                        **usage)
+    appbuilder.add_view(UsageAlertView, "UsageAlerts", label="紛失後利用", icon="fa-exclamation-triangle", **usage)
+    appbuilder.add_view(ImportProfileView, "ImportProfiles", label="取込形式", icon="fa-sliders", **usage)
+    appbuilder.add_view(IcMasterView, "IcMaster", label="ICマスタ", icon="fa-map-signs", **usage)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")
     appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home", menu_cond=is_member_login)

@@ -1,0 +1,135 @@
+"""未登録カードの走行明細を、登録済みのカードに結び付ける (rematch).
+
+Rows of an import whose card number was not in the master carry FLAG_UNREGISTERED_CARD and no card.
+When the office registers the card (or says which existing card the number belongs to), the rows of
+months that are still open get the card and its member, lose the flag, and are checked for use after
+the card's loss / cancellation (FLAG_USED_AFTER_LOSS), as the import would have done.
+Rows of closed months are never changed (a closed month never changes: architecture.md).
+
+Queries stay on the usage indexes: every statement names the month (usage_month = …) and the flag
+values (flags IN …), which ix_usage_flags (usage_month, flags) serves.
+"""
+import datetime as dt
+
+from sqlalchemy import func, select, update
+
+from app.domain.errors import DomainError
+from app.extensions import db
+from app.models import Card, CardEvent
+from app.models.billing import CLOSED, BillingRun
+from app.models.usage import (BATCH_ACTIVE, FLAG_NAMES, FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, ImportBatch,
+                              UsageRecord)
+
+ALL_FLAGS = sum(FLAG_NAMES)
+
+
+def flag_values(bit: int) -> list[int]:
+    """Every flags value with `bit` set: `flags IN (…)` can use the (usage_month, flags) index,
+    `flags & bit` cannot."""
+    return [value for value in range(ALL_FLAGS + 1) if value & bit]
+
+
+def active_months(include_closed: bool = True) -> list[str]:
+    """Months that have active import batches, newest first (import_batch is small)."""
+    months = db.session.scalars(select(ImportBatch.usage_month).where(ImportBatch.status == BATCH_ACTIVE)
+                                .distinct().order_by(ImportBatch.usage_month.desc())).all()
+    if include_closed:
+        return list(months)
+    closed = closed_months()
+    return [month for month in months if month not in closed]
+
+
+def closed_months() -> set[str]:
+    return set(db.session.scalars(select(BillingRun.month).where(BillingRun.status == CLOSED)))
+
+
+def open_months() -> list[str]:
+    return active_months(include_closed=False)
+
+
+def _stop_date(card_id: int) -> dt.date | None:
+    """The card's loss or cancellation date (the earliest), as the import reads it."""
+    return db.session.scalar(select(func.min(CardEvent.occurred_on))
+                             .where(CardEvent.card_id == card_id, CardEvent.kind.in_(("loss", "cancel"))))
+
+
+def _unregistered_rows(card_number: str, months: list[str]):
+    return (UsageRecord.usage_month.in_(months),
+            UsageRecord.flags.in_(flag_values(FLAG_UNREGISTERED_CARD)),
+            UsageRecord.card_number == card_number,
+            UsageRecord.batch_id.in_(select(ImportBatch.id).where(ImportBatch.status == BATCH_ACTIVE)))
+
+
+def _link(card_number: str, card: Card, months: list[str]) -> int:
+    """Link the flagged rows of `card_number` in `months` to `card`; no commit."""
+    if not months:
+        return 0
+    where = _unregistered_rows(card_number, months)
+    cleared = UsageRecord.flags.op("&")(~FLAG_UNREGISTERED_CARD)
+    stop = _stop_date(card.id)
+    values = {"card_id": card.id, "member_id": card.member_id, "flags": cleared}
+    linked = db.session.execute(update(UsageRecord).where(*where).values(**values)
+                                .execution_options(synchronize_session=False)).rowcount or 0
+    if stop is not None and linked:
+        # Used on or after the loss / cancellation day: the alert the office must see.
+        db.session.execute(update(UsageRecord).where(
+            UsageRecord.usage_month.in_(months), UsageRecord.card_id == card.id,
+            UsageRecord.card_number == card_number,
+            UsageRecord.exit_at >= dt.datetime.combine(stop, dt.time()),
+        ).values(flags=UsageRecord.flags.op("|")(FLAG_USED_AFTER_LOSS)).execution_options(synchronize_session=False))
+    return linked
+
+
+def assign_unregistered(card_number: str, card_id: int) -> int:
+    """このカードに割り当て: the unregistered rows of `card_number` (open months) get card `card_id`.
+    Returns the number of rows linked; refuses when nothing can change."""
+    card = db.session.get(Card, card_id)
+    if card is None:
+        raise DomainError("割り当てるカードを選んでください。", "card")
+    months = open_months()
+    linked = _link(card_number, card, months)
+    if not linked:
+        db.session.rollback()
+        raise DomainError(f"カード番号 {card_number} の未登録カードの明細は、締め前の月にありません。")
+    db.session.commit()
+    return linked
+
+
+def _card_keys() -> dict[str, int]:
+    """Card number → card id; 16-digit cards also under their first 15 digits (old NEXCO fixed layout)."""
+    keys: dict[str, int] = {}
+    for card_id, number in db.session.execute(select(Card.id, Card.number)):
+        keys[number] = card_id
+        if len(number) == 16:
+            keys.setdefault(number[:15], card_id)
+    return keys
+
+
+def unregistered_numbers(months: list[str]) -> list[str]:
+    if not months:
+        return []
+    return list(db.session.scalars(
+        select(UsageRecord.card_number).where(UsageRecord.usage_month.in_(months),
+                                              UsageRecord.flags.in_(flag_values(FLAG_UNREGISTERED_CARD)))
+        .distinct()))
+
+
+def rematch_unregistered(card_number: str | None = None) -> int:
+    """Link every unregistered row (open months) whose number is now in the card master; with
+    `card_number`, only the rows of that number (a 16-digit number also matches its 15-digit form).
+    Returns the number of rows linked. Commits."""
+    months = open_months()
+    if not months:
+        return 0
+    keys = _card_keys()
+    numbers = unregistered_numbers(months)
+    if card_number is not None:
+        numbers = [n for n in numbers if n == card_number or (len(card_number) == 16 and n == card_number[:15])]
+    linked = 0
+    for number in numbers:
+        card_id = keys.get(number)
+        if card_id is None:
+            continue
+        linked += _link(number, db.session.get(Card, card_id), months)
+    db.session.commit()
+    return linked

@@ -1,0 +1,466 @@
+"""走行明細の画面: 取込一覧, 明細一覧, 紛失後利用, 未登録カード.
+
+The usage table holds tens of millions of rows, so no screen here lists it through a plain FAB
+ModelView (which runs an unfiltered count() on every page). 明細一覧 and 紛失後利用 are our own
+views: every query names the month (usage_month = …, or IN the active months), which the usage
+indexes (usage_month, member_id / card_id / flags) serve; pages are read by keyset (id > last id,
+LIMIT 51), so page 1,000 costs what page 1 costs. The count shown is the month's total from the
+batch rows (import_batch.row_count, no scan) or, with a filter, a count inside that month.
+"""
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from app.domain.errors import DomainError
+from app.exports.excel import workbook_bytes
+from app.extensions import db
+from app.labels import member_term
+from app.models import Card, CardEvent, Member, Vehicle
+from app.models.usage import (BATCH_ACTIVE, BATCH_STATUSES, FLAG_NAMES, FLAG_UNREGISTERED_CARD,
+                              FLAG_USED_AFTER_LOSS, ImportBatch, UsageRecord)
+from app.services.usage_export import EXCEL_MAX_ROWS, HEADERS, MONEY, flag_text, usage_query
+from app.services.usage_import import delete_batch
+from app.services.usage_rematch import (active_months, assign_unregistered, closed_months, flag_values,
+                                        open_months)
+
+from .base import XLSX, TollbookModelView
+from .formatting import date_jp, right, yen
+from .master_import import _csrf_ok
+
+PAGE_SIZE = 50
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+FLAG_CHOICES = {"unregistered": FLAG_UNREGISTERED_CARD, "after_loss": FLAG_USED_AFTER_LOSS}
+
+
+def month_jp(month: str | None) -> str:
+    """'2026-10' → '2026年10月'."""
+    if not month or not MONTH.match(month):
+        return month or ""
+    return f"{int(month[:4])}年{int(month[5:])}月"
+
+
+def _download(body: bytes, name: str, mimetype: str = XLSX) -> Response:
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+def _int_arg(name: str) -> int | None:
+    value = (request.args.get(name) or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+# ---- 取込一覧 -------------------------------------------------------------------------------------
+
+def _batch_rows_link(batch_id, text):
+    return Markup('<a href="{}">{}</a>').format(url_for("UsageRecordView.list", batch=batch_id), text)
+
+
+class ImportBatchView(TollbookModelView):
+    """取込: one row per received file, newest first. Read only; 削除 goes through delete_batch
+    (rows removed, the batch row kept as 削除済), refused once the month is closed."""
+
+    datamodel = SQLAInterface(ImportBatch)
+    base_permissions = ["can_list", "can_show", "can_delete", "can_export"]
+    list_title = export_title = "取込一覧"
+    show_title = "取込の詳細"
+    list_template = "tollbook/usage_batch_list.html"
+    label_columns = {
+        "id": "取込番号", "file_name": "ファイル名", "sha256": "SHA-256", "profile": "取込形式",
+        "usage_month": "利用月", "row_count": "件数", "total_billed": "通行料金合計", "flagged_count": "要確認",
+        "status": "状態", "status_name": "状態", "replaces_batch": "差し替えた取込", "imported_by": "取込者",
+        "imported_at": "取込日時", "rows_link": "走行明細",
+    }
+    list_columns = ["id", "imported_at", "file_name", "profile", "usage_month", "row_count", "total_billed",
+                    "flagged_count", "status_name", "imported_by"]
+    show_columns = ["id", "file_name", "sha256", "profile", "usage_month", "row_count", "total_billed",
+                    "flagged_count", "status_name", "replaces_batch", "imported_by", "imported_at"]
+    search_columns = ["usage_month", "status", "file_name", "profile", "imported_by", "imported_at"]
+    export_columns = ["id", "imported_at", "file_name", "profile.name", "usage_month", "row_count", "total_billed",
+                      "flagged_count", "status_name", "imported_by", "sha256"]
+    money_columns = ("total_billed",)
+    order_columns = ["id", "imported_at", "file_name", "usage_month", "row_count", "total_billed"]
+    base_order = ("id", "desc")
+    formatters_columns = {
+        "id": lambda v: _batch_rows_link(v, f"#{v}"),
+        "row_count": lambda v: right(f"{v or 0:,}件"),
+        "total_billed": lambda v: right(yen(v or 0)),
+        "flagged_count": lambda v: right(f"{v or 0:,}件"),
+        "imported_at": date_jp,
+        "usage_month": month_jp,
+        "status": lambda v: BATCH_STATUSES.get(v, v),
+    }
+
+    def _export_value(self, item, column):
+        if column == "profile.name":
+            return item.profile.name if item.profile else ""
+        return super()._export_value(item, column)
+
+    def _delete(self, pk):
+        batch = self.datamodel.get(pk)
+        if batch is None:
+            abort(404)
+        try:
+            deleted = delete_batch(batch.id)
+        except DomainError as error:
+            db.session.rollback()
+            if batch.status == BATCH_ACTIVE:
+                flash(f"取込#{batch.id} は削除できません: {error.message}", "danger")
+            else:
+                flash(f"取込#{batch.id} は{batch.status_name()}のため削除できません。", "danger")
+            return
+        flash(f"取込#{deleted.id}（{deleted.file_name}）の走行明細 {deleted.row_count:,}件を削除しました。"
+              "取込の記録は「削除済」として残ります。", "success")
+
+
+# ---- 明細一覧 / 紛失後利用 --------------------------------------------------------------------------
+
+@dataclass
+class UsageFilter:
+    months: list[str]
+    month: str = ""  # "" = every month in `months` (alerts)
+    member_id: int | None = None
+    card: str = ""
+    card_id: int | None = None
+    flag: str = ""
+    batch_id: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def conditions(self):
+        months = [self.month] if self.month else self.months
+        active = select(ImportBatch.id).where(ImportBatch.status == BATCH_ACTIVE,
+                                              ImportBatch.usage_month.in_(months))
+        conds = [UsageRecord.usage_month.in_(months) if len(months) != 1 else UsageRecord.usage_month == months[0],
+                 UsageRecord.batch_id.in_(active)]
+        if self.member_id:
+            conds.append(UsageRecord.member_id == self.member_id)
+        if self.card_id:
+            conds.append(UsageRecord.card_id == self.card_id)
+        elif self.card:
+            conds.append(UsageRecord.card_number == self.card)
+        if self.flag in FLAG_CHOICES:
+            conds.append(UsageRecord.flags.in_(flag_values(FLAG_CHOICES[self.flag])))
+        if self.batch_id:
+            conds.append(UsageRecord.batch_id == self.batch_id)
+        return conds
+
+    def narrowed(self) -> bool:
+        return bool(self.member_id or self.card or self.flag or self.batch_id)
+
+    def args(self, **extra) -> dict:
+        values = {"month": self.month, "member": self.member_id or "", "card": self.card, "flag": self.flag,
+                  "batch": self.batch_id or ""}
+        values.update(extra)
+        return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+class _UsageListView(BaseView):
+    """Shared by 明細一覧 and 紛失後利用: filter from the query string, keyset pages, Excel export."""
+
+    default_view = "list"
+    template = "tollbook/usage_records.html"
+    title = ""
+    forced_flag = ""
+    all_months_allowed = False
+
+    def _filter(self) -> UsageFilter:
+        months = active_months()
+        f = UsageFilter(months=months)
+        month = (request.args.get("month") or "").strip()
+        f.batch_id = _int_arg("batch")
+        if month and not MONTH.match(month):
+            f.problems.append(f"利用月「{month}」は YYYY-MM の形で指定してください（例: 2026-10）。")
+            month = ""
+        if not month and f.batch_id:
+            batch = db.session.get(ImportBatch, f.batch_id)
+            month = batch.usage_month if batch is not None else ""
+        if not month and not self.all_months_allowed:
+            month = months[0] if months else ""
+        f.month = month
+        f.member_id = _int_arg("member")
+        card = re.sub(r"[\s\-]", "", request.args.get("card") or "")
+        if card:
+            if not card.isdigit():
+                f.problems.append(f"カード番号「{request.args.get('card')}」は数字で入力してください。")
+            else:
+                f.card = card
+                f.card_id = db.session.scalar(select(Card.id).where(Card.number == card))
+        f.flag = self.forced_flag or (request.args.get("flag") if request.args.get("flag") in FLAG_CHOICES else "")
+        return f
+
+    def _rows_query(self, f: UsageFilter):
+        return (select(UsageRecord.id, UsageRecord.usage_month, UsageRecord.exit_at, UsageRecord.entry_at,
+                       UsageRecord.entry_ic, UsageRecord.exit_ic, UsageRecord.card_number, UsageRecord.card_id,
+                       Member.code, Member.name, UsageRecord.vehicle_class, UsageRecord.amount_before_discount,
+                       UsageRecord.discount, UsageRecord.amount_billed, UsageRecord.plate, UsageRecord.remarks,
+                       UsageRecord.flags, UsageRecord.batch_id, UsageRecord.line_no)
+                .outerjoin(Member, Member.id == UsageRecord.member_id)
+                .where(*f.conditions()))
+
+    def _page(self, f: UsageFilter):
+        after, before = _int_arg("after"), _int_arg("before")
+        query = self._rows_query(f)
+        if before:
+            rows = db.session.execute(query.where(UsageRecord.id < before).order_by(UsageRecord.id.desc())
+                                      .limit(PAGE_SIZE + 1)).all()
+            has_prev, has_next = len(rows) > PAGE_SIZE, True
+            rows = list(reversed(rows[:PAGE_SIZE]))
+        else:
+            if after:
+                query = query.where(UsageRecord.id > after)
+            rows = db.session.execute(query.order_by(UsageRecord.id).limit(PAGE_SIZE + 1)).all()
+            has_prev, has_next = bool(after), len(rows) > PAGE_SIZE
+            rows = rows[:PAGE_SIZE]
+        return rows, has_prev, has_next
+
+    def _totals(self, f: UsageFilter) -> tuple[int, int]:
+        """(rows, 通行料金合計): from the batch rows when nothing narrows the month, else counted
+        inside the month (the month condition is always there: never a full-table count)."""
+        months = [f.month] if f.month else f.months
+        if not f.narrowed():
+            count, total = db.session.execute(
+                select(func.coalesce(func.sum(ImportBatch.row_count), 0),
+                       func.coalesce(func.sum(ImportBatch.total_billed), 0))
+                .where(ImportBatch.status == BATCH_ACTIVE, ImportBatch.usage_month.in_(months))).one()
+            return int(count), int(total)
+        count, total = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(UsageRecord.amount_billed), 0))
+            .select_from(UsageRecord).where(*f.conditions())).one()
+        return int(count), int(total)
+
+    def _stops(self, rows) -> dict[int, dt.date]:
+        ids = {row.card_id for row in rows if row.card_id}
+        if not ids:
+            return {}
+        return dict(db.session.execute(
+            select(CardEvent.card_id, func.min(CardEvent.occurred_on))
+            .where(CardEvent.card_id.in_(ids), CardEvent.kind.in_(("loss", "cancel")))
+            .group_by(CardEvent.card_id)).all())
+
+    def _render_list(self):
+        f = self._filter()
+        for problem in f.problems:
+            flash(problem, "warning")
+        rows, has_prev, has_next, count, total, stops = [], False, False, 0, 0, {}
+        if f.months and (f.month or self.all_months_allowed):
+            rows, has_prev, has_next = self._page(f)
+            count, total = self._totals(f)
+            stops = self._stops(rows) if self.forced_flag else {}
+        members = db.session.execute(select(Member.id, Member.code, Member.name).order_by(Member.code)).all()
+        batches = db.session.execute(
+            select(ImportBatch.id, ImportBatch.file_name).where(ImportBatch.status == BATCH_ACTIVE,
+                                                                ImportBatch.usage_month == f.month)
+            .order_by(ImportBatch.id)).all() if f.month else []
+        endpoint = f"{self.__class__.__name__}.list"
+        return self.render_template(
+            self.template, title=self.title, f=f, rows=rows, count=count, total=total, stops=stops,
+            members=members, batches=batches, has_prev=has_prev, has_next=has_next,
+            prev_url=url_for(endpoint, **f.args(before=rows[0].id)) if has_prev and rows else None,
+            next_url=url_for(endpoint, **f.args(after=rows[-1].id)) if has_next and rows else None,
+            first_url=url_for(endpoint, **f.args()),
+            export_url=url_for(f"{self.__class__.__name__}.export", **f.args()),
+            list_url=url_for(endpoint), alerts=bool(self.forced_flag), closed=closed_months(),
+            flag_names=FLAG_NAMES, flag_text=flag_text, month_jp=month_jp, yen=yen, date_jp=date_jp,
+            member_label=member_term(), page_size=PAGE_SIZE)
+
+    def _export(self):
+        f = self._filter()
+        if not f.months or not (f.month or self.all_months_allowed):
+            flash("出力する走行明細がありません。", "warning")
+            return redirect(url_for(f"{self.__class__.__name__}.list", **f.args()))
+        if self._totals(f)[0] > EXCEL_MAX_ROWS:  # the month's count (cheap) before any row is written
+            flash(f"明細が Excel の行数上限（{EXCEL_MAX_ROWS:,}行）を超えます。"
+                  f"{member_term()}・カードなどで絞り込んでから出力してください。", "danger")
+            return redirect(url_for(f"{self.__class__.__name__}.list", **f.args()))
+        months = [f.month] if f.month else f.months
+
+        def queries():  # month by month: usage_query names one month, which the indexes serve
+            for month in months:
+                one = UsageFilter(months=[month], month=month, member_id=f.member_id, card=f.card,
+                                  card_id=f.card_id, flag=f.flag, batch_id=f.batch_id)
+                yield usage_query(month).where(*one.conditions()[1:])
+
+        count = 0
+
+        def rows():
+            nonlocal count
+            for query in queries():
+                for row in db.session.execute(query.execution_options(yield_per=5000)):
+                    count += 1
+                    if count > EXCEL_MAX_ROWS:
+                        raise DomainError(f"明細が Excel の行数上限（{EXCEL_MAX_ROWS:,}行）を超えます。"
+                                          f"{member_term()}・カードなどで絞り込んでから出力してください。")
+                    values = list(row)
+                    values[15] = flag_text(values[15])
+                    yield values
+
+        title = f"{self.title} {f.month}" if f.month else self.title
+        try:
+            body = workbook_bytes([(title, HEADERS, rows(), MONEY)])
+        except DomainError as error:
+            flash(error.message, "danger")
+            return redirect(url_for(f"{self.__class__.__name__}.list", **f.args()))
+        name = f"{self.title}_{f.month or 'all'}_{dt.date.today():%Y%m%d}.xlsx"
+        return _download(body, name)
+
+
+class UsageRecordView(_UsageListView):
+    """明細一覧: one month's rows of active batches (default: the latest such month)."""
+
+    route_base = "/usage/records"
+    title = "走行明細一覧"
+
+    @expose("/")
+    @has_access
+    def list(self):
+        return self._render_list()
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        return self._export()
+
+
+class UsageAlertView(_UsageListView):
+    """紛失後利用: rows used on or after the card's loss / cancellation date. Every month with
+    active batches unless one is chosen (flags IN (2, 3) within those months: ix_usage_flags)."""
+
+    route_base = "/usage/alerts"
+    title = "紛失後利用"
+    forced_flag = "after_loss"
+    all_months_allowed = True
+
+    @expose("/")
+    @has_access
+    def list(self):
+        return self._render_list()
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        return self._export()
+
+
+# ---- 未登録カード -----------------------------------------------------------------------------------
+
+GROUP_PAGE = 50
+
+
+class UnregisteredCardView(BaseView):
+    """未登録カード: per card number, the flagged rows of active batches in months not yet closed
+    (closed months never change, so there is nothing to do for them). Actions: カードを登録
+    (the card form with the number filled in; saving it links the rows) or このカードに割り当て."""
+
+    route_base = "/usage/unregistered"
+    default_view = "list"
+
+    def _months(self) -> tuple[list[str], str]:
+        months = open_months()
+        month = (request.args.get("month") or "").strip()
+        if month and month not in months:
+            month = ""
+        return ([month] if month else months), month
+
+    def _groups(self, months: list[str], offset: int = 0, numbers: list[str] | None = None):
+        flagged = UsageRecord.flags.in_(flag_values(FLAG_UNREGISTERED_CARD))
+        active = select(ImportBatch.id).where(ImportBatch.status == BATCH_ACTIVE)
+        query = (select(UsageRecord.card_number, func.count().label("rows"),
+                        func.sum(UsageRecord.amount_billed).label("total"),
+                        func.min(UsageRecord.exit_at).label("first"), func.max(UsageRecord.exit_at).label("last"))
+                 .where(UsageRecord.usage_month.in_(months), flagged, UsageRecord.batch_id.in_(active))
+                 .group_by(UsageRecord.card_number).order_by(func.count().desc(), UsageRecord.card_number))
+        if numbers is not None:
+            query = query.where(UsageRecord.card_number.in_(numbers))
+        else:
+            query = query.offset(offset).limit(GROUP_PAGE + 1)
+        return db.session.execute(query).all()
+
+    def _plates(self, months, numbers) -> dict[str, list[str]]:
+        plates: dict[str, list[str]] = {}
+        if not numbers:
+            return plates
+        for number, plate in db.session.execute(
+                select(UsageRecord.card_number, UsageRecord.plate).distinct()
+                .where(UsageRecord.usage_month.in_(months), UsageRecord.card_number.in_(numbers),
+                       UsageRecord.flags.in_(flag_values(FLAG_UNREGISTERED_CARD)))
+                .order_by(UsageRecord.card_number, UsageRecord.plate)):
+            if plate:
+                plates.setdefault(number, []).append(plate)
+        return plates
+
+    @expose("/")
+    @has_access
+    def list(self):
+        months, month = self._months()
+        offset = _int_arg("offset") or 0
+        groups = self._groups(months, offset) if months else []
+        has_next = len(groups) > GROUP_PAGE
+        groups = groups[:GROUP_PAGE]
+        plates = self._plates(months, [g.card_number for g in groups])
+        args = {"month": month} if month else {}
+        return self.render_template(
+            "tollbook/usage_unregistered.html", groups=groups, plates=plates, months=open_months(), month=month,
+            closed=sorted(closed_months()), yen=yen, member_label=member_term(), date_jp=date_jp, month_jp=month_jp,
+            prev_url=url_for("UnregisteredCardView.list", offset=max(offset - GROUP_PAGE, 0), **args) if offset else None,
+            next_url=url_for("UnregisteredCardView.list", offset=offset + GROUP_PAGE, **args) if has_next else None)
+
+    @expose("/assign/", methods=["GET", "POST"])
+    @has_access
+    def assign(self):
+        number = re.sub(r"\D", "", request.values.get("number") or "")
+        months = open_months()
+        group = self._groups(months, numbers=[number]) if number and months else []
+        if not group:
+            flash(f"カード番号 {number} の未登録カードの明細はありません。", "warning")
+            return redirect(url_for("UnregisteredCardView.list"))
+        if request.method == "POST":
+            if not _csrf_ok():
+                flash("画面の有効期限が切れました。もう一度操作してください。", "danger")
+            elif not (request.form.get("card_id") or "").isdigit():
+                flash("割り当てるカードを選んでください。", "danger")
+            else:
+                card = db.session.get(Card, int(request.form["card_id"]))
+                try:
+                    linked = assign_unregistered(number, card.id if card else 0)
+                except DomainError as error:
+                    flash(error.message, "danger")
+                else:
+                    flash(f"カード番号 {number} の走行明細 {linked:,}件をカード {card}（{card.member}）に割り当てました。",
+                          "success")
+                    return redirect(url_for("UnregisteredCardView.list"))
+        plates = self._plates(months, [number]).get(number, [])
+        suggested, others = _card_choices(number, plates)
+        return self.render_template(
+            "tollbook/usage_assign.html", number=number, group=group[0], plates=plates, suggested=suggested,
+            others=others, yen=yen, date_jp=date_jp, csrf_token=generate_csrf,
+            member_label=member_term())
+
+
+def _squash(text: str | None) -> str:
+    return re.sub(r"[\s\-]", "", text or "")
+
+
+def _card_choices(number: str, plates: list[str]):
+    """Cards to choose from: first those whose vehicle carries a plate seen in the rows or whose
+    number is close (same first 15 digits), then every other card."""
+    seen = {_squash(p) for p in plates}
+    suggested, others = [], []
+    rows = db.session.execute(select(Card, Member, Vehicle).join(Member, Member.id == Card.member_id)
+                              .outerjoin(Vehicle, Vehicle.id == Card.vehicle_id).order_by(Member.code, Card.number))
+    for card, member, vehicle in rows:
+        plate = vehicle.plate_text() if vehicle is not None else ""
+        label = f"{card}　{member.code} {member.name}" + (f"　{plate}" if plate else "") + f"（{card.status_name()}）"
+        choice = (card.id, label)
+        if (plate and _squash(plate) in seen) or card.number[:15] == number[:15]:
+            suggested.append(choice)
+        else:
+            others.append(choice)
+    return suggested, others
+
