@@ -296,8 +296,8 @@ def test_vehicle_export_keeps_numbers_as_numbers(admin_client, data):
     small = by_plate["練馬 30A か ・・12"]
     assert small["一連番号"] == 12 and (small["ETC2.0"], small["事業用"]) == ("いいえ", "いいえ")
     raw = next(r for r in rows if "品川 100 あ 12-34" in r)
-    class_columns = [i for i, h in enumerate(header) if h == "車種"]  # code, then name
-    assert [raw[i] for i in class_columns] == [2, "大型車"]
+    row = dict(zip(header, raw))
+    assert (row["車種区分"], row["車種"]) == (2, "大型車")  # the code as a number, then its name
 
 
 def test_card_export_has_digits_and_dates(admin_client, data):
