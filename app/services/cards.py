@@ -1,5 +1,6 @@
 """Cards and card events (カード異動). A card's status changes here and nowhere else."""
 import datetime as dt
+import functools
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,17 @@ from app.models.mixins import now_jst
 from .actor import current_actor
 
 
+def _without_autoflush(function):
+    """The card and event being built are not in the session yet; an autoflush halfway would try
+    to save them unfinished (and SQLAlchemy warns). They are added explicitly at the end."""
+    @functools.wraps(function)
+    def wrapper(session, *args, **kwargs):
+        with session.no_autoflush:
+            return function(session, *args, **kwargs)
+    return wrapper
+
+
+@_without_autoflush
 def check_card_fields(session: Session, card: Card) -> None:
     """Rules every new card must meet, whatever screen or file it came from."""
     card.number = normalize_card_number(card.number or "", card.kind)
@@ -38,6 +50,7 @@ def check_card_fields(session: Session, card: Card) -> None:
         raise DomainError(f"カード番号 {card.number} は既に登録されています。", "number")
 
 
+@_without_autoflush
 def prepare_new_card(session: Session, card: Card, occurred_on: dt.date | None = None) -> CardEvent:
     """Register a card with its 新規発行/追加発行 event. The caller commits."""
     check_card_fields(session, card)
@@ -56,6 +69,7 @@ def prepare_new_card(session: Session, card: Card, occurred_on: dt.date | None =
     return event
 
 
+@_without_autoflush
 def apply_card_event(session: Session, event: CardEvent) -> CardEvent:
     """Apply a カード異動 to its card. The caller commits (the view's save, the CLI, the importer)."""
     card = event.card
