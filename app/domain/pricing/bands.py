@@ -1,0 +1,51 @@
+"""Graduated (marginal) discount bands, as the road operators compute 車両単位割引.
+
+NEXCO: per card per month, 0% up to 5,000円, 10% over 5,000 to 10,000, 20% over 10,000 to 30,000,
+30% over 30,000 (ETC2.0 事業用: 0/20/30/40%). The rates are marginal: 40,000円 → 0 + 500 + 4,000 +
+3,000 = 7,500円 (etc-domain.md §1.2). 首都高 and 阪神 use the same shape with their own bands (§1.6).
+"""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .breakdown import Breakdown, percent
+from .rounding import FLOOR, round_yen
+
+
+@dataclass(frozen=True)
+class Band:
+    up_to: int | None  # inclusive upper edge in yen; None = no limit
+    rate: Decimal
+
+
+def graduated_discount(amount: int, bands: list[Band], rounding: str = FLOOR) -> tuple[int, Breakdown]:
+    """Marginal bands over `amount`; the sum is rounded once (per card), not per band."""
+    breakdown = Breakdown()
+    total = Decimal(0)
+    lower = 0
+    for band in bands:
+        if amount <= lower:
+            break
+        upper = amount if band.up_to is None else min(amount, band.up_to)
+        portion = upper - lower
+        if portion > 0 and band.rate:
+            part = Decimal(portion) * band.rate
+            total += part
+            edge = "" if band.up_to is None else f"{band.up_to:,}"
+            breakdown.add(f"{lower + 1:,}〜{edge}円の {portion:,}円 × {percent(band.rate)} = {part:,.2f}円")
+        if band.up_to is None:
+            break
+        lower = band.up_to
+    discount = round_yen(total, rounding)
+    breakdown.add(f"車両単位割引 {discount:,}円（{amount:,}円に対して）")
+    return discount, breakdown
+
+
+def parse_bands(rows) -> list[Band]:
+    """[[5000, "0"], [10000, "0.10"], [null, "0.30"]] (YAML) → bands, checked to be increasing."""
+    bands = [Band(None if up is None else int(up), Decimal(str(rate))) for up, rate in rows]
+    edges = [b.up_to for b in bands if b.up_to is not None]
+    if edges != sorted(edges) or len(set(edges)) != len(edges):
+        raise ValueError("bands must have increasing upper edges")
+    if bands and bands[-1].up_to is not None:
+        raise ValueError("the last band must be open (up_to: null)")
+    return bands

@@ -1,0 +1,170 @@
+"""料金表 (tariff): the operator's pricing rules as effective-dated data.
+
+A tariff is a list of rules; each rule has a type (one pricing model in app/domain/pricing/), the
+months it is valid for, its parameters and a scope (which members or cards it applies to). A past
+month is always billed with the rules valid in that month: `rules_for(month)`. The YAML form is
+documented in docs/tariff.md.
+"""
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from .card_lifecycle import EVENT_KINDS
+from .errors import DomainError
+from .pricing.bands import parse_bands
+from .pricing.member_share import UsageTier
+from .pricing.rounding import ROUNDING_NAMES
+
+RULE_TYPES = {
+    "vehicle_discount": "車両単位割引（道路事業者）",
+    "contract_discount": "契約単位割引（道路事業者）",
+    "member_discount": "組合員への割引還元",
+    "usage_fee": "事務手数料（利用額の％）",
+    "card_monthly_fee": "カード管理料（1枚・月）",
+    "member_monthly_fee": "組合員管理料（1組合員・月）",
+    "event_fee": "カード異動手数料",
+    "yearly_card_fee": "年間カード手数料",
+    "minimum_charge": "最低請求額",
+}
+SCOPE_KEYS = {"member_group": "組合員グループ", "member_code": "組合員コード", "card_kind": "カード種別",
+              "agency_code": "代理店コード"}
+_REQUIRED = {
+    "vehicle_discount": ("bands",), "contract_discount": ("threshold_total", "threshold_average", "rate"),
+    "member_discount": ("method",), "usage_fee": ("rate",), "card_monthly_fee": ("amount",),
+    "member_monthly_fee": ("amount",), "event_fee": ("event", "amount"), "yearly_card_fee": ("month", "amount"),
+    "minimum_charge": ("amount",),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    member_group: str | None = None
+    member_code: str | None = None
+    card_kind: str | None = None
+    agency_code: str | None = None
+
+    def matches_member(self, member_code: str, member_group: str | None, agency_code: str | None) -> bool:
+        return ((self.member_code is None or self.member_code == member_code)
+                and (self.member_group is None or self.member_group == member_group)
+                and (self.agency_code is None or self.agency_code == agency_code))
+
+    def matches_card(self, card_kind: str) -> bool:
+        return self.card_kind is None or self.card_kind == card_kind
+
+    def describe(self) -> str:
+        parts = [f"{SCOPE_KEYS[k]}={v}" for k, v in vars(self).items() if v is not None]
+        return "、".join(parts) or "全組合員"
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    type: str
+    label: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    params: dict = field(hash=False, compare=False)
+    scope: Scope = Scope()
+    rounding: str = "floor"
+
+    def valid_in(self, month: str) -> bool:
+        first = dt.date(int(month[:4]), int(month[5:7]), 1)
+        return self.valid_from <= first and (self.valid_to is None or first <= self.valid_to)
+
+    def decimal(self, key: str) -> Decimal:
+        return Decimal(str(self.params[key]))
+
+
+def _date(value, where: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).replace("/", "-"))
+    except ValueError:
+        raise DomainError(f"{where}: 日付「{value}」は 2026-04-01 の形で書いてください。") from None
+
+
+def parse_rule(data: dict, position: int = 0) -> Rule:
+    """One rule from its YAML/JSON form, checked; errors name the rule and the field in Japanese."""
+    where = f"規則{position + 1}（{data.get('id') or '無名'}）"
+    rule_id = str(data.get("id") or "").strip()
+    if not rule_id:
+        raise DomainError(f"{where}: id がありません。")
+    rule_type = data.get("type")
+    if rule_type not in RULE_TYPES:
+        raise DomainError(f"{where}: type「{rule_type}」は {', '.join(RULE_TYPES)} のいずれかです。")
+    params = {k: v for k, v in data.items() if k not in ("id", "type", "label", "valid_from", "valid_to", "scope",
+                                                        "rounding")}
+    for key in _REQUIRED[rule_type]:
+        if params.get(key) in (None, ""):
+            raise DomainError(f"{where}: {key} がありません。")
+    scope_data = data.get("scope") or {}
+    unknown = set(scope_data) - set(SCOPE_KEYS)
+    if unknown:
+        raise DomainError(f"{where}: scope の「{'、'.join(sorted(unknown))}」は使えません（{', '.join(SCOPE_KEYS)}）。")
+    rounding = data.get("rounding") or "floor"
+    if rounding not in ROUNDING_NAMES:
+        raise DomainError(f"{where}: rounding は floor（切り捨て）, half_up（四捨五入）, ceiling（切り上げ）のいずれかです。")
+    valid_from = _date(data.get("valid_from"), where) or dt.date(2000, 1, 1)
+    valid_to = _date(data.get("valid_to"), where)
+    if valid_to and valid_to < valid_from:
+        raise DomainError(f"{where}: valid_to が valid_from より前です。")
+    rule = Rule(rule_id, rule_type, str(data.get("label") or RULE_TYPES[rule_type]), valid_from, valid_to, params,
+                Scope(**{k: (str(v) if v is not None else None) for k, v in scope_data.items()}), rounding)
+    _check_params(rule, where)
+    return rule
+
+
+def _check_params(rule: Rule, where: str) -> None:
+    try:
+        if rule.type == "vehicle_discount":
+            parse_bands(rule.params["bands"])
+            if rule.params.get("etc2_commercial_bands"):
+                parse_bands(rule.params["etc2_commercial_bands"])
+            _date(rule.params.get("etc2_valid_to"), where)
+        for key in ("rate", "ratio"):
+            if key in rule.params:
+                value = rule.decimal(key)
+                if not Decimal(0) <= value <= Decimal(1):
+                    raise DomainError(f"{where}: {key} は 0〜1 の小数です（10% は 0.10）。")
+        if rule.type == "member_discount":
+            method = rule.params["method"]
+            if method == "pass_through" and "ratio" not in rule.params:
+                raise DomainError(f"{where}: pass_through には ratio が必要です。")
+            if method == "table":
+                member_tiers(rule)
+            if method not in ("pass_through", "table"):
+                raise DomainError(f"{where}: method は pass_through か table です。")
+        for key in ("amount", "threshold_total", "threshold_average"):
+            if key in rule.params and (not isinstance(rule.params[key], int) or rule.params[key] < 0):
+                raise DomainError(f"{where}: {key} は0以上の整数（円）です。")
+        if rule.type == "event_fee" and rule.params["event"] not in EVENT_KINDS:
+            raise DomainError(f"{where}: event は {', '.join(EVENT_KINDS)} のいずれかです。")
+        if rule.type == "yearly_card_fee" and rule.params["month"] not in range(1, 13):
+            raise DomainError(f"{where}: month は 1〜12 です。")
+    except (ValueError, TypeError, InvalidOperation) as error:
+        if isinstance(error, DomainError):
+            raise
+        raise DomainError(f"{where}: 値が正しくありません（{error}）。") from None
+
+
+def member_tiers(rule: Rule) -> list[UsageTier]:
+    return [UsageTier(int(over), Decimal(str(rate))) for over, rate in rule.params.get("tiers") or []]
+
+
+def parse_tariff(data: dict) -> list[Rule]:
+    rules = [parse_rule(item, i) for i, item in enumerate((data or {}).get("rules") or [])]
+    seen = set()
+    for rule in rules:
+        key = (rule.rule_id, rule.valid_from)
+        if key in seen:
+            raise DomainError(f"規則 {rule.rule_id} が同じ valid_from（{rule.valid_from}）で2回あります。")
+        seen.add(key)
+    return rules
+
+
+def rules_for(rules: list[Rule], month: str) -> list[Rule]:
+    """The rules valid in `month`: for each id, the version whose period contains the month."""
+    return sorted((r for r in rules if r.valid_in(month)), key=lambda r: (r.type, r.rule_id))
