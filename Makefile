@@ -23,3 +23,8 @@ test-sqlite: setup
 
 test-postgresql: setup
 	TEST_DATABASE_URL=$(PG_TEST_URL) .venv/bin/python -m pytest -q tests/integration tests/e2e
+
+# Usage import benchmark (docs/performance.md): 1M-row cp932 file, SQLite and PostgreSQL, ~4 minutes.
+.PHONY: bench
+bench: setup
+	BENCH_PG_URL=$(PG_TEST_URL) .venv/bin/python bench/bench_import.py

@@ -194,12 +194,29 @@ def make_extractor(layout: Layout, columns: dict):
                 row = row + [""] * (width - len(row))
             row.append("")  # index -1: the fields this file does not have
             return [row[i] for i in indexes]
+    elif fixed:
+        getters = [getter(columns[n]) if n in columns else (lambda row: "") for n in ORDER]
+        need = _fixed_end(list(columns.values()))
+
+        def extract(line):
+            if len(line) < need:  # a cut-off record would read its missing amounts as 0 yen
+                raise ValueError(f"{len(line)}バイトしかありません。この取込形式では{need}バイト以上必要です")
+            return [g(line) for g in getters]
     else:
         getters = [getter(columns[n]) if n in columns else (lambda row: "") for n in ORDER]
 
         def extract(row):
             return [g(row) for g in getters]
     return extract
+
+
+def _fixed_end(spec) -> int:
+    """The byte just past the last field a fixed-width layout reads."""
+    if isinstance(spec, dict):
+        return _fixed_end(list(spec.values()))
+    if spec and isinstance(spec[0], (list, dict)):
+        return max((_fixed_end(s) for s in spec), default=0)
+    return spec[0] + spec[1] if spec else 0
 
 
 def _amount(value) -> int:
@@ -256,13 +273,13 @@ def make_row_parser(layout: Layout):
                 error.column = "card_number"
                 raise
         exit_at = f"{date_of(exit_d, 'exit_date')} {time_of(exit_t, 'exit_time')}"
-        entry_at = f"{date_of(entry_d, 'entry_date')} {time_of(entry_t, 'entry_time')}" if entry_d and not entry_d.isspace() else None
+        entry_at = f"{date_of(entry_d, 'entry_date')} {time_of(entry_t, 'entry_time')}" if entry_d and not entry_d.isspace() and entry_t and not entry_t.isspace() else None  # no time: a flat-rate road's passage has an exit only
         name = "vehicle_class"
         try:
             if vclass:
                 vehicle_class = classes.get(vclass.strip())
                 if vehicle_class is None:
-                    parse_vehicle_class(vclass, layout.vehicle_class_codes)
+                    vehicle_class = parse_vehicle_class(vclass, layout.vehicle_class_codes)
             else:
                 vehicle_class = None
             name = "discount"

@@ -18,7 +18,8 @@ from typing import BinaryIO, Callable
 from sqlalchemy import delete, func, select, update
 
 from app.domain.errors import DomainError
-from app.domain.usage_format import FIELDS, Layout, RowError, make_extractor, make_row_parser, resolve_columns
+from app.domain.usage_format import (FIELDS, REQUIRED, Layout, RowError, make_extractor, make_row_parser,
+                                     resolve_columns)
 from app.extensions import db
 from app.models import Card, CardEvent
 from app.models.usage import (BATCH_ACTIVE, BATCH_DELETED, BATCH_REPLACED, FLAG_UNREGISTERED_CARD,
@@ -110,21 +111,34 @@ def _card_index(session):
     return index
 
 
-class _LineTracker:
-    """Feeds csv.reader line by line and remembers the raw line of the row it just read."""
+class _Lines:
+    """Decodes the file line by line (so a bad byte is reported on its own line, and the rest of the
+    file is still checked), feeds csv.reader, and remembers the raw text and number of the last line.
+    cp932 keeps 髙 and 﨑 (plain Shift_JIS would not); a UTF-8 BOM is dropped."""
 
-    def __init__(self, text):
-        self.text = text
+    def __init__(self, handle: BinaryIO, encoding: str):
+        self.handle = handle
+        self.utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+        self.encoding = "utf-8" if self.utf8 else encoding
         self.line = ""
         self.number = 0
+        self.bad: list[tuple[int, str]] = []  # (line number, reason) of lines that did not decode
 
     def __iter__(self):
         return self
 
-    def __next__(self):
-        self.line = next(self.text)
+    def __next__(self) -> str:
+        raw = next(self.handle)
         self.number += 1
-        return self.line
+        try:
+            text = raw.decode(self.encoding)
+        except UnicodeDecodeError as error:
+            self.bad.append((self.number, error.reason))
+            text = "\n"  # an empty line: csv.reader yields nothing for it
+        if self.number == 1 and self.utf8 and text.startswith("\ufeff"):
+            text = text[1:]
+        self.line = text
+        return text
 
 
 class _Loader:
@@ -217,12 +231,14 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     layout.encoding = encoding
     username, _ = current_actor()
     errors: list[ImportError_] = []
-    text = _text_of(handle, encoding) if profile.file_type == "csv" else None
+    lines = _Lines(handle, encoding) if profile.file_type == "csv" else None
     try:
         if profile.file_type == "csv" and profile.header_rows:
-            header_line = next(csv.reader([text.readline()]), [])
+            header_line = next(csv.reader([next(lines)]), [])
             for _ in range(profile.header_rows - 1):
-                text.readline()
+                next(lines)
+            if lines.bad:
+                raise UnicodeDecodeError(encoding, b"", 0, 1, lines.bad[0][1])
             header_columns = resolve_columns(layout, header_line)
         else:
             header_columns = resolve_columns(layout, None)
@@ -245,12 +261,13 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     month = usage_month
     months_seen: dict[str, int] = {}
     loader = _Loader(session)
+    bad_lines = lines.bad if lines is not None else []  # the same list, filled as lines are decoded
     chunk: list[tuple] = []
     count = total = flagged = unregistered = after_loss = 0
     failed = True
     try:
         try:
-            for line_no, cells, raw in _rows_from(text if text is not None else handle, profile, skip, encoding):
+            for line_no, cells, raw in _rows_from(lines if lines is not None else handle, profile, skip, encoding):
                 try:
                     (card, entry_at, exit_at, entry_ic, exit_ic, road, vclass, before, discount, discounts,
                      billed, plate, remarks) = parse(extract(cells))
@@ -268,7 +285,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
                     if len(errors) < MAX_ERRORS:
                         errors.append(ImportError_(name, line_no, "", "", f"行の形が取込形式と合いません（{error}）。"))
                     continue
-                if errors:
+                if errors or bad_lines:
                     continue  # keep checking the rest, load nothing more
                 known = cards.get(card)
                 flags = 0
@@ -298,9 +315,12 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
             errors.append(ImportError_(name, 0, "", "",
                                        f"文字コードが {encoding} ではない箇所があります（{error.reason}）。"))
         except csv.Error as error:
-            errors.append(ImportError_(name, 0, "", "", f"CSVとして読めません（{error}）。"))
+            errors.append(ImportError_(name, lines.number if lines else 0, "", "", f"CSVとして読めません（{error}）。"))
+        for number, reason in bad_lines[:MAX_ERRORS]:
+            errors.append(ImportError_(name, number, "", "", f"文字コードが {encoding} ではありません（{reason}）。"))
         if errors:
-            raise ImportRefused(name, errors)
+            errors.sort(key=lambda e: e.line)
+            raise ImportRefused(name, errors[:MAX_ERRORS])
         if count == 0:
             raise ImportRefused(name, [ImportError_(name, 0, "", "", "明細行がありません（見出しだけのファイルです）。")])
         if chunk:
@@ -321,7 +341,9 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
         session.rollback()
         raise
     if usage_month is None and len(months_seen) > 1:
-        session.execute(update(UsageRecord).where(UsageRecord.batch_id == batch_id).values(usage_month=month))
+        # Only the rows stamped with another month (a file of one month touches none).
+        session.execute(update(UsageRecord).where(UsageRecord.batch_id == batch_id, UsageRecord.usage_month != month)
+                        .values(usage_month=month))
     replaced = None
     if replace:
         replaced = _replace_previous(session, batch_id, profile, month, name)
@@ -331,12 +353,6 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     session.commit()
     return ImportSummary(batch_id, name, profile.name, month, count, total, flagged, unregistered, after_loss,
                          replaced)
-
-
-def _text_of(handle: BinaryIO, encoding: str):
-    """Decoded lines, strictly: cp932 keeps 髙 and 﨑 (plain Shift_JIS would not); a UTF-8 BOM is skipped."""
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig") else encoding
-    return io.TextIOWrapper(handle, encoding=codec, errors="strict", newline="")
 
 
 def _position(handle) -> int:
@@ -357,12 +373,10 @@ def _rows_from(source, profile, skip, encoding):
             if body.strip() and body.strip() != b"\x1a":  # EOF mark some mainframe exports add
                 yield number, body, body.decode(encoding, errors="replace")
         return
-    tracker = _LineTracker(source)
-    tracker.number = skip
-    for row in csv.reader(tracker):
+    for row in csv.reader(source):
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
-        yield tracker.number, row, tracker.line.rstrip("\r\n")
+        yield source.number, row, source.line.rstrip("\r\n")
 
 
 def _replace_previous(session, new_batch_id, profile, month, name) -> int:
@@ -391,7 +405,8 @@ def delete_batch(batch_id: int) -> ImportBatch:
 
 
 def detect_profile(path: str | Path) -> str:
-    """The CSV profile whose header columns all appear in the file's first line."""
+    """The CSV profile whose required header columns all appear in the file's first line (optional
+    columns may be left out, as on import); when several do, the one with the most columns found."""
     with open(path, "rb") as handle:
         head = handle.readline()
     for encoding in ("utf-8-sig", "cp932"):
@@ -403,9 +418,14 @@ def detect_profile(path: str | Path) -> str:
     else:
         header = []
     names = {cell.strip() for cell in header}
+    best, best_found = None, 0
     for profile in db.session.scalars(select(ImportProfile).where(ImportProfile.file_type == "csv")
                                       .order_by(ImportProfile.id)):
-        wanted = {spec for spec in profile.columns.values() if isinstance(spec, str) and not spec.isdigit()}
-        if wanted and wanted <= names:
-            return profile.name
+        texts = {field: spec for field, spec in profile.columns.items() if isinstance(spec, str) and not spec.isdigit()}
+        required = {texts[field] for field in REQUIRED if field in texts}
+        found = len(set(texts.values()) & names)
+        if required <= names and found > best_found:
+            best, best_found = profile.name, found
+    if best is not None:
+        return best
     raise DomainError(f"{Path(path).name}: 取込形式を判定できません。--format で指定してください。", "format")
