@@ -5,7 +5,8 @@ road operator computes them, per card, per operator) → the member's share of t
 based, per card, per member, per card event, yearly) → minimum charge → consumption tax once per
 rate. Every line carries the rule it came from and the printable steps of its calculation.
 """
-from dataclasses import dataclass, field
+import datetime as dt
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from .card_lifecycle import EVENT_KINDS
@@ -80,11 +81,53 @@ def _operator_matches(rule: Rule, road_operator: str) -> bool:
     return not wanted or (road_operator or "").startswith(str(wanted))
 
 
+def _as_date(value) -> dt.date | None:
+    """etc2_valid_to as written in the tariff: a date (YAML), '2025-03-31' or '2025/03/31'."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).replace("/", "-"))
+
+
+def _usage_key(usage: CardUsage) -> tuple:
+    """A total order on usages, so that equal card numbers never leave the result to the input order."""
+    return (usage.card_number, usage.road_operator or "", usage.card_id, usage.card_kind, usage.amount_billed,
+            usage.discount_base, usage.rows, usage.etc2_commercial)
+
+
+def _vehicle_discount_groups(rule: Rule, usages: list[CardUsage]) -> list[CardUsage]:
+    """The amounts the rule's bands apply to: per card, over every row of the rule's road operator.
+
+    A rule for road_operator "NEXCO" sums a card's NEXCO東日本/中日本/西日本 rows before the bands
+    (NEXCO 3社 compute together, 首都高 separately: etc-domain.md §1.4). A rule without road_operator
+    applies to every row, still per card and per operator the row names."""
+    wanted = rule.params.get("road_operator")
+    groups: dict[tuple, CardUsage] = {}
+    for usage in usages:
+        if not _operator_matches(rule, usage.road_operator) or not rule.scope.matches_card(usage.card_kind):
+            continue
+        operator = str(wanted) if wanted else (usage.road_operator or "")
+        key = (usage.card_number, usage.card_id, usage.card_kind, operator)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = replace(usage, road_operator=operator)
+        else:
+            groups[key] = replace(group, amount_billed=group.amount_billed + usage.amount_billed,
+                                  discount_base=group.discount_base + usage.discount_base,
+                                  rows=group.rows + usage.rows,
+                                  etc2_commercial=group.etc2_commercial or usage.etc2_commercial)
+    return [groups[key] for key in sorted(groups)]
+
+
 def vehicle_discount_for(usage: CardUsage, rule: Rule, month: str) -> tuple[int, Breakdown]:
     bands = rule.params["bands"]
-    etc2_until = rule.params.get("etc2_valid_to")
+    etc2_until = _as_date(rule.params.get("etc2_valid_to"))
+    first_day = dt.date(int(month[:4]), int(month[5:7]), 1)
     if usage.etc2_commercial and rule.params.get("etc2_commercial_bands") and (
-            etc2_until is None or f"{month}-01" <= str(etc2_until)):
+            etc2_until is None or first_day <= etc2_until):
         bands = rule.params["etc2_commercial_bands"]  # ETC2.0 事業用 +10% while the measure runs (§1.2)
     return graduated_discount(usage.discount_base, parse_bands(bands), rule.rounding)
 
@@ -93,9 +136,10 @@ def calculate_invoice(member: MemberMonth, rules: list[Rule]) -> InvoiceResult:
     """`rules` are those valid in member.month (tariff.rules_for). Pure: same input, same lines,
     whatever the order of usages, cards and events."""
     lines: list[Line] = []
-    in_scope = [r for r in rules if r.scope.matches_member(member.member_code, member.member_group,
-                                                           member.agency_code)]
-    usages = sorted(member.usages, key=lambda u: (u.card_number, u.road_operator))
+    in_scope = sorted((r for r in rules if r.scope.matches_member(member.member_code, member.member_group,
+                                                                  member.agency_code)),
+                      key=lambda r: (r.type, r.rule_id, r.valid_from))
+    usages = sorted(member.usages, key=_usage_key)
     events = sorted(member.events, key=lambda e: (e.card_number, e.kind, e.event_id))
     cards = sorted(member.active_cards, key=lambda c: c[1])
 
@@ -103,22 +147,20 @@ def calculate_invoice(member: MemberMonth, rules: list[Rule]) -> InvoiceResult:
     for usage in usages:
         key = (usage.card_id, usage.card_number, usage.card_kind)
         by_card[key] = by_card.get(key, 0) + usage.amount_billed
-    for (card_id, number, _), amount in sorted(by_card.items(), key=lambda kv: kv[0][1]):
+    for (card_id, number, _), amount in sorted(by_card.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
         lines.append(Line(Charge(f"通行料金 {format_card_number(number)}", amount, TAXABLE_10, "usage", card_id,
                                  "usage"), f"走行明細の通行料金合計 {amount:,}円"))
-    usage_total = sum(by_card.values())
 
     operator_discount = 0
     for rule in (r for r in in_scope if r.type == "vehicle_discount"):
-        for usage in usages:
-            if not _operator_matches(rule, usage.road_operator) or not rule.scope.matches_card(usage.card_kind):
-                continue
+        for usage in _vehicle_discount_groups(rule, usages):
             discount, steps = vehicle_discount_for(usage, rule, member.month)
             if not discount:
                 continue
             operator_discount += discount
             share_rule = next((r for r in in_scope if r.type == "member_discount"
-                               and r.params["method"] == "pass_through"), None)
+                               and r.params["method"] == "pass_through" and r.scope.matches_card(usage.card_kind)),
+                              None)
             if share_rule is None:
                 continue
             passed, share_steps = pass_through(discount, share_rule.decimal("ratio"), share_rule.rounding)
@@ -131,7 +173,8 @@ def calculate_invoice(member: MemberMonth, rules: list[Rule]) -> InvoiceResult:
                                  None, "member_discount"),
                           f"道路事業者の契約単位割引を利用額で按分 {member.contract_discount_share:,}円"))
     for rule in (r for r in in_scope if r.type == "member_discount" and r.params["method"] == "table"):
-        amount, steps = tiered_rate(usage_total, member_tiers(rule), rule.rounding)
+        base = sum(u.amount_billed for u in usages if rule.scope.matches_card(u.card_kind))
+        amount, steps = tiered_rate(base, member_tiers(rule), rule.rounding)
         if amount:
             lines.append(Line(Charge(rule.label, -amount, TAXABLE_10, rule.rule_id, None, "member_discount"),
                               str(steps)))

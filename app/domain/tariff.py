@@ -88,6 +88,8 @@ def _date(value, where: str) -> dt.date | None:
 
 def parse_rule(data: dict, position: int = 0) -> Rule:
     """One rule from its YAML/JSON form, checked; errors name the rule and the field in Japanese."""
+    if not isinstance(data, dict):
+        raise DomainError(f"規則{position + 1}: 「id: …」「type: …」の形で書いてください。")
     where = f"規則{position + 1}（{data.get('id') or '無名'}）"
     rule_id = str(data.get("id") or "").strip()
     if not rule_id:
@@ -134,15 +136,21 @@ def _check_params(rule: Rule, where: str) -> None:
             if method == "pass_through" and "ratio" not in rule.params:
                 raise DomainError(f"{where}: pass_through には ratio が必要です。")
             if method == "table":
-                member_tiers(rule)
+                tiers = member_tiers(rule)
+                if not tiers:
+                    raise DomainError(f"{where}: table には tiers（[利用額, 割引率] の表）が必要です。")
+                if any(not Decimal(0) <= tier.rate <= Decimal(1) for tier in tiers):
+                    raise DomainError(f"{where}: tiers の割引率は 0〜1 の小数です（9.8% は 0.098）。")
             if method not in ("pass_through", "table"):
                 raise DomainError(f"{where}: method は pass_through か table です。")
         for key in ("amount", "threshold_total", "threshold_average"):
-            if key in rule.params and (not isinstance(rule.params[key], int) or rule.params[key] < 0):
+            value = rule.params.get(key)
+            if key in rule.params and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise DomainError(f"{where}: {key} は0以上の整数（円）です。")
         if rule.type == "event_fee" and rule.params["event"] not in EVENT_KINDS:
             raise DomainError(f"{where}: event は {', '.join(EVENT_KINDS)} のいずれかです。")
-        if rule.type == "yearly_card_fee" and rule.params["month"] not in range(1, 13):
+        if rule.type == "yearly_card_fee" and (isinstance(rule.params["month"], bool)
+                                               or rule.params["month"] not in range(1, 13)):
             raise DomainError(f"{where}: month は 1〜12 です。")
     except (ValueError, TypeError, InvalidOperation) as error:
         if isinstance(error, DomainError):
@@ -162,6 +170,17 @@ def parse_tariff(data: dict) -> list[Rule]:
         if key in seen:
             raise DomainError(f"規則 {rule.rule_id} が同じ valid_from（{rule.valid_from}）で2回あります。")
         seen.add(key)
+    by_id: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_id.setdefault(rule.rule_id, []).append(rule)
+    for rule_id, versions in by_id.items():
+        versions = sorted(versions, key=lambda r: r.valid_from)
+        for earlier, later in zip(versions, versions[1:]):
+            if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
+                # Two versions valid on the same day would both be applied by rules_for.
+                raise DomainError(f"規則 {rule_id} の期間が重なっています（{earlier.valid_from}〜"
+                                  f"{earlier.valid_to or ''} と {later.valid_from}〜）。古い版に valid_to を"
+                                  f"入れてください。")
     return rules
 
 

@@ -44,8 +44,10 @@ def parse_bands(rows) -> list[Band]:
     """[[5000, "0"], [10000, "0.10"], [null, "0.30"]] (YAML) → bands, checked to be increasing."""
     bands = [Band(None if up is None else int(up), Decimal(str(rate))) for up, rate in rows]
     edges = [b.up_to for b in bands if b.up_to is not None]
-    if edges != sorted(edges) or len(set(edges)) != len(edges):
-        raise ValueError("bands must have increasing upper edges")
-    if bands and bands[-1].up_to is not None:
-        raise ValueError("the last band must be open (up_to: null)")
+    if edges != sorted(edges) or len(set(edges)) != len(edges) or any(edge <= 0 for edge in edges):
+        raise ValueError("bands の上限額は 0 より大きく、小さい順に並べてください")
+    if bands and (bands[-1].up_to is not None or any(b.up_to is None for b in bands[:-1])):
+        raise ValueError("bands の最後の段だけを上限なし（null）にしてください")
+    if any(not Decimal(0) <= b.rate <= Decimal(1) for b in bands):
+        raise ValueError("bands の割引率は 0〜1 の小数です（10% は 0.10）")
     return bands
