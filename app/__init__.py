@@ -25,6 +25,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     with app.app_context():
         db.init_app(app)
+        from .sqlite_settings import configure_sqlite
+
+        configure_sqlite(db.engine)
         csrf.init_app(app)
         migrate.init_app(app, db, directory=str(ROOT / "migrations"))
         appbuilder.init_app(app, db.session)
