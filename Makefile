@@ -28,3 +28,8 @@ test-postgresql: setup
 .PHONY: bench
 bench: setup
 	BENCH_PG_URL=$(PG_TEST_URL) .venv/bin/python bench/bench_import.py
+
+# Billing benchmark (docs/performance.md, "Billing run"): 10,000 members, 50,000 cards, 1M usage rows, ~4 minutes.
+.PHONY: bench-billing
+bench-billing: setup
+	BENCH_PG_URL=$(PG_TEST_URL) .venv/bin/python bench/bench_billing.py

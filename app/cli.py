@@ -1,4 +1,5 @@
 """`flask etc …`: the command-line entry points. Each calls one service and prints a summary."""
+import functools
 import sys
 
 from pathlib import Path
@@ -8,6 +9,20 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.services.actor import acting_as
+
+
+def exits_on_domain_error(command):
+    """A broken rule ends the command with its Japanese message on stderr and exit status 1."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from app.domain.errors import DomainError
+
+        try:
+            return command(*args, **kwargs)
+        except DomainError as error:
+            click.echo(error.message, err=True)
+            sys.exit(1)
+    return wrapper
 
 
 @click.group(help="Tollbook の運用コマンド")
@@ -150,13 +165,101 @@ def export_group():
 @click.argument("month")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
 @with_appcontext
+@exits_on_domain_error
 def export_usage_command(month, output):
-    from app.domain.errors import DomainError
     from app.services.usage_export import export_usage
 
-    try:
-        count = export_usage(month, output)
-    except DomainError as error:
-        click.echo(error.message, err=True)
-        sys.exit(1)
+    count = export_usage(month, output)
     click.echo(f"{month} の走行明細 {count:,}件を書き出しました: {output}")
+
+
+@export_group.command("invoice-list", help="指定月の請求一覧（組合員ごとの利用額・割引・手数料・消費税・請求金額）をExcelに書き出します。")
+@click.argument("month")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def export_invoice_list_command(month, output):
+    from app.services.invoice_list import export_invoice_list
+
+    count = export_invoice_list(month, output)
+    click.echo(f"{month} の請求一覧 {count:,}件を書き出しました: {output}")
+
+
+@etc.command("bill", help="指定月（YYYY-MM）の請求の下書きを作成・再計算し、集計と確認事項を表示します。")
+@click.argument("month")
+@with_appcontext
+@exits_on_domain_error
+def bill_command(month):
+    from app.services.billing import run_billing
+
+    with acting_as("flask etc bill"):
+        summary = run_billing(month)
+    click.echo(str(summary))
+    if not summary.warnings:
+        click.echo("確認事項はありません。締めることができます（flask etc close %s）。" % summary.month)
+    for warning in summary.warnings:
+        click.echo(f"  {warning}")
+    if any(w.blocking for w in summary.warnings):
+        click.echo("【締め不可】の項目を解決してから、もう一度請求処理をして締めてください。")
+
+
+@etc.command("close", help="指定月（YYYY-MM）の請求を締めます（請求書番号・請求日・振替日を付けて発行）。")
+@click.argument("month")
+@with_appcontext
+@exits_on_domain_error
+def close_command(month):
+    import getpass
+
+    from app.services.billing import close_billing_run
+
+    with acting_as("flask etc close"):
+        run = close_billing_run(month, f"flask etc close（{getpass.getuser()}）")
+    click.echo(f"{run.month} を締めました: 請求書 {run.invoice_count:,}件, 請求金額 {run.total:,}円"
+               f"（{run.closed_at:%Y/%m/%d %H:%M}）")
+
+
+@etc.command("import-operator-discounts",
+             help="道路事業者が報告した割引額のCSV（利用月,道路事業者,カード番号,割引額）を取り込みます。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_operator_discounts_command(path):
+    from app.services.operator_discounts import OperatorDiscountImportRefused, import_operator_discounts
+
+    with acting_as("flask etc import-operator-discounts"):
+        try:
+            click.echo(import_operator_discounts(path))
+        except OperatorDiscountImportRefused as refused:
+            click.echo(refused.message, err=True)
+            for error in refused.errors:
+                click.echo(f"  {error}", err=True)
+            sys.exit(1)
+
+
+@etc.group("tariff", help="料金表（手数料・割引の規則）をYAMLで書き出し・取り込みます。")
+def tariff_group():
+    pass
+
+
+@tariff_group.command("export", help="料金表をYAMLファイルに書き出します。")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def tariff_export_command(path):
+    from app.services.tariff import export_tariff
+
+    click.echo(export_tariff(path))
+
+
+@tariff_group.command("import", help="YAMLファイルの料金表を取り込みます（全規則を確認してから一度に置き換えます）。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def tariff_import_command(path):
+    from app.services.tariff import TariffImportRefused, import_tariff
+
+    with acting_as("flask etc tariff import"):
+        try:
+            click.echo(import_tariff(path))
+        except TariffImportRefused as refused:
+            click.echo(refused.message, err=True)
+            for error in refused.errors:
+                click.echo(f"  {error}", err=True)
+            sys.exit(1)

@@ -56,7 +56,9 @@ def app(tmp_path_factory, request):
     return application
 
 
-BUSINESS_TABLES = ["audit_log", "usage_record", "import_batch", "ic_master", "billing_run", "member_account",
+BUSINESS_TABLES = ["audit_log", "invoice_adjustment", "invoice_tax_subtotal", "invoice_line", "invoice",
+                   "invoice_number_counter", "operator_discount_report", "tariff_rule",
+                   "usage_record", "import_batch", "ic_master", "billing_run", "member_account",
                    "card_event", "card", "vehicle", "member", "agency", "operator_settings"]
 
 

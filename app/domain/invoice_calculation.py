@@ -6,12 +6,12 @@ based, per card, per member, per card event, yearly) → minimum charge → cons
 rate. Every line carries the rule it came from and the printable steps of its calculation.
 """
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .card_lifecycle import EVENT_KINDS
 from .card_number import format_card_number
-from .pricing.bands import graduated_discount, parse_bands
+from .pricing.bands import graduated_discount, parse_bands_cached
 from .pricing.breakdown import TAXABLE_10, Breakdown, Charge
 from .pricing.fees import flat_fee, minimum_charge, percentage_fee
 from .pricing.member_share import pass_through, tiered_rate
@@ -105,21 +105,21 @@ def _vehicle_discount_groups(rule: Rule, usages: list[CardUsage]) -> list[CardUs
     (NEXCO 3社 compute together, 首都高 separately: etc-domain.md §1.4). A rule without road_operator
     applies to every row, still per card and per operator the row names."""
     wanted = rule.params.get("road_operator")
-    groups: dict[tuple, CardUsage] = {}
+    sums: dict[tuple, list] = {}  # key → [billed, base, rows, etc2 commercial]; one CardUsage per key at the end
     for usage in usages:
         if not _operator_matches(rule, usage.road_operator) or not rule.scope.matches_card(usage.card_kind):
             continue
         operator = str(wanted) if wanted else (usage.road_operator or "")
         key = (usage.card_number, usage.card_id, usage.card_kind, operator)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = replace(usage, road_operator=operator)
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = [usage.amount_billed, usage.discount_base, usage.rows, usage.etc2_commercial]
         else:
-            groups[key] = replace(group, amount_billed=group.amount_billed + usage.amount_billed,
-                                  discount_base=group.discount_base + usage.discount_base,
-                                  rows=group.rows + usage.rows,
-                                  etc2_commercial=group.etc2_commercial or usage.etc2_commercial)
-    return [groups[key] for key in sorted(groups)]
+            acc[0] += usage.amount_billed
+            acc[1] += usage.discount_base
+            acc[2] += usage.rows
+            acc[3] = acc[3] or usage.etc2_commercial
+    return [CardUsage(key[1], key[0], key[2], key[3], *sums[key]) for key in sorted(sums)]
 
 
 def vehicle_discount_for(usage: CardUsage, rule: Rule, month: str) -> tuple[int, Breakdown]:
@@ -129,7 +129,7 @@ def vehicle_discount_for(usage: CardUsage, rule: Rule, month: str) -> tuple[int,
     if usage.etc2_commercial and rule.params.get("etc2_commercial_bands") and (
             etc2_until is None or first_day <= etc2_until):
         bands = rule.params["etc2_commercial_bands"]  # ETC2.0 事業用 +10% while the measure runs (§1.2)
-    return graduated_discount(usage.discount_base, parse_bands(bands), rule.rounding)
+    return graduated_discount(usage.discount_base, parse_bands_cached(bands), rule.rounding)
 
 
 def calculate_invoice(member: MemberMonth, rules: list[Rule]) -> InvoiceResult:

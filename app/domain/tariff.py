@@ -152,7 +152,9 @@ def _check_params(rule: Rule, where: str) -> None:
         if rule.type == "yearly_card_fee" and (isinstance(rule.params["month"], bool)
                                                or rule.params["month"] not in range(1, 13)):
             raise DomainError(f"{where}: month は 1〜12 です。")
-    except (ValueError, TypeError, InvalidOperation) as error:
+    except InvalidOperation:
+        raise DomainError(f"{where}: 率は小数で書いてください（10% は 0.10、8% は 0.08）。") from None
+    except (ValueError, TypeError) as error:
         if isinstance(error, DomainError):
             raise
         raise DomainError(f"{where}: 値が正しくありません（{error}）。") from None

@@ -3,9 +3,11 @@ from flask_appbuilder import Model  # noqa: F401
 
 from .agency import Agency  # noqa: F401
 from .audit import AuditLog  # noqa: F401
-from .billing import BillingRun  # noqa: F401
+from .billing import (BillingRun, Invoice, InvoiceAdjustment, InvoiceLine, InvoiceNumberCounter,  # noqa: F401
+                      InvoiceTaxSubtotal, OperatorDiscountReport)
 from .card import Card, CardEvent  # noqa: F401
 from .member import Member, MemberAccount  # noqa: F401
 from .operator import OperatorSettings  # noqa: F401
+from .tariff import TariffRule  # noqa: F401
 from .usage import IcMaster, ImportBatch, ImportProfile, UsageRecord  # noqa: F401
 from .vehicle import Vehicle  # noqa: F401

@@ -73,6 +73,7 @@ def _value_names() -> dict:
     from app.domain.card_number import CARD_KINDS
     from app.domain.vehicle_class import VEHICLE_CLASSES
 
+    from .billing import INVOICE_KINDS, INVOICE_STATUSES, RUN_STATUSES
     from .member import MEMBER_STATUSES, PAYMENT_METHODS
     from .operator import OPERATOR_TYPES
 
@@ -80,6 +81,8 @@ def _value_names() -> dict:
         ("member", "status"): MEMBER_STATUSES, ("member", "payment_method"): PAYMENT_METHODS,
         ("card", "status"): CARD_STATUSES, ("card", "kind"): CARD_KINDS, ("card_event", "kind"): EVENT_KINDS,
         ("operator_settings", "operator_type"): OPERATOR_TYPES,
+        ("billing_run", "status"): RUN_STATUSES, ("invoice", "status"): INVOICE_STATUSES,
+        ("invoice", "kind"): INVOICE_KINDS,
         (None, "account_type"): ACCOUNT_TYPES, (None, "vehicle_class"): VEHICLE_CLASSES,
     }
 
@@ -99,5 +102,11 @@ FIELD_LABELS = {
     "new_vehicle_id": "入替後の車両", "entered_by": "登録者", "entered_at": "登録日時", "fee_billed": "手数料請求済",
     "billed_month": "請求月", "operator_type": "運営者の種類", "registration_number": "登録番号",
     "debit_requester_code": "委託者コード", "debit_requester_name_kana": "委託者名カナ", "debit_day": "振替日",
-    "user_id": "ユーザー",
+    "user_id": "ユーザー", "member_group": "組合員グループ", "debit_month_offset": "振替月（利用月の何か月後）",
+    "invoice_day": "請求日（翌月）", "rule_id": "規則ID", "type": "種類", "label": "表示名", "valid_to": "有効終了日",
+    "params": "設定値", "scope": "対象", "rounding": "端数処理", "position": "順序", "month": "請求月",
+    "closed_at": "締め日時", "closed_by": "締めた人", "invoice_date": "請求日", "debit_date": "振替日",
+    "total": "請求金額", "amount": "金額", "description": "内容", "original_invoice_id": "訂正元の請求書",
+    "billed_invoice_id": "請求した請求書", "cancelled_by_invoice_id": "訂正後の請求書",
+    "corrects_invoice_id": "訂正元の請求書", "correction_reason": "訂正理由", "created_by": "登録者",
 }

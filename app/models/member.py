@@ -31,6 +31,7 @@ class Member(TimestampMixin, BankAccountMixin, Model):
     payment_method = Column(String(20), nullable=False, default=DIRECT_DEBIT)
     status = Column(String(20), nullable=False, default=ACTIVE)
     withdrawn_on = Column(Date)
+    member_group = Column(String(40))  # 組合員グループ: tariff rules can be scoped to it
 
     def __repr__(self):
         return f"{self.code} {self.name}"

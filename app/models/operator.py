@@ -24,6 +24,9 @@ class OperatorSettings(TimestampMixin, BankAccountMixin, Model):
     debit_requester_code = Column(String(10))  # 委託者コード
     debit_requester_name_kana = Column(String(40))  # 委託者名（カナ）
     debit_day = Column(Integer)  # 振替日 (day of month); moved to the next bank business day
+    # Usage month + this many months = the debit month (2: 2026-10 → 2026-12-05, 翌々月5日, etc-domain.md §6).
+    debit_month_offset = Column(Integer, nullable=False, default=2, server_default="2")
+    invoice_day = Column(Integer, nullable=False, default=20, server_default="20")  # 請求日: day of the next month
 
     def __repr__(self):
         return self.name

@@ -31,6 +31,23 @@ USAGE_VIEWS = (
 USAGE_READ_MENUS = "Usage|ImportBatches|UsageRecords|UnregisteredCards|UsageAlerts|ImportProfiles|IcMaster"
 USAGE_MENUS = f"{USAGE_READ_MENUS}|UsageUpload"
 MASTER_READ_MENUS = MASTER_MENUS.replace("|MasterImport", "")  # managers read; they do not import
+# 請求 (app/views/billing*.py): staff edit the tariff, run drafts, register corrections; the manager
+# reads everything and closes the month (can_close on BillingView: nobody else but the admin).
+BILLING_MENUS = "Billing|BillingRuns|Invoices|InvoiceList|Tariff"
+BILLING_STAFF = [
+    ["BillingView$", "can_(list|show|run)$"],
+    ["InvoiceView$", "can_(list|show|export|adjust|reissue)$"],
+    ["InvoiceListView$", "can_(list|download)$"],
+    ["TariffRuleView$", "can_(list|show|add|edit|delete|export|download|upload)$"],
+    [f"({BILLING_MENUS})$", "menu_access$"],
+]
+BILLING_MANAGER = [
+    ["BillingView$", "can_(list|show|close)$"],
+    ["InvoiceView$", "can_(list|show|export)$"],
+    ["InvoiceListView$", "can_(list|download)$"],
+    ["TariffRuleView$", "can_(list|show|export|download)$"],
+    [f"({BILLING_MENUS})$", "menu_access$"],
+]
 REPORT_VIEWS = "AuditLogView"
 REPORT_MENUS = "Reports|AuditLog"
 
@@ -48,6 +65,7 @@ ROLES = {
         # copy: FAB names an action's permission after the action itself (取込形式のコピー)
         [f"({USAGE_VIEWS})$", "(can_(list|show|add|edit|delete|export|upload|assign)|copy)$"],
         [f"({USAGE_MENUS})$", "menu_access$"],
+        *BILLING_STAFF,
         *_OWN_ACCOUNT,
     ],
     ROLE_MANAGER: [
@@ -56,6 +74,7 @@ ROLES = {
         [f"({MASTER_READ_MENUS}|{REPORT_MENUS})$", "menu_access$"],
         [f"({USAGE_VIEWS})$", "can_(list|show|export)$"],
         [f"({USAGE_READ_MENUS})$", "menu_access$"],
+        *BILLING_MANAGER,
         *_OWN_ACCOUNT,
     ],
     # Members see the portal only (app/views/portal.py); nothing of the back office.

@@ -10,13 +10,16 @@ from sqlalchemy.orm import Session
 
 from app.models import Agency, AuditLog, Card, CardEvent, Member, OperatorSettings, Vehicle
 from app.models.member import MemberAccount
+from app.models.billing import BillingRun, Invoice, InvoiceAdjustment
+from app.models.tariff import TariffRule
 from app.models.usage import IcMaster, ImportProfile
 
 from app.models.mixins import now_jst
 
 from .actor import current_actor
 
-AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount, ImportProfile, IcMaster)
+AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount, ImportProfile, IcMaster,
+           TariffRule, BillingRun, Invoice, InvoiceAdjustment)
 _SKIP = {"created_at", "updated_at"}
 
 

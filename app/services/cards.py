@@ -12,6 +12,7 @@ from app.models import Card, CardEvent
 from app.models.mixins import now_jst
 
 from .actor import current_actor
+from .months import is_month_closed
 
 
 def _without_autoflush(function):
@@ -75,6 +76,10 @@ def apply_card_event(session: Session, event: CardEvent) -> CardEvent:
     card = event.card
     if card is None:
         raise DomainError("カードを選んでください。", "card")
+    if event.occurred_on and is_month_closed(f"{event.occurred_on:%Y-%m}"):
+        # Its fee would belong to a closed month, which never changes (architecture.md).
+        raise DomainError(f"異動日 {event.occurred_on:%Y/%m/%d} の月（{event.occurred_on:%Y-%m}）は請求が締め済みです。"
+                          "締め済みの月の異動は登録できません。", "occurred_on")
     if card.valid_from and event.occurred_on and event.occurred_on < card.valid_from:
         raise DomainError(f"異動日がカードの有効開始日（{card.valid_from:%Y/%m/%d}）より前です。", "occurred_on")
     new_number = None

@@ -10,6 +10,7 @@ from app.models import OperatorSettings
 from app.security.roles import ROLE_ADMIN
 
 from .profiles import ensure_shipped_profiles
+from .tariff import ensure_default_tariff
 
 
 def migrate_database() -> None:
@@ -54,4 +55,5 @@ def initialize(admin_password: str | None = None) -> tuple[str, str | None]:
     sync_roles_and_permissions()
     ensure_operator()
     ensure_shipped_profiles()
+    ensure_default_tariff()
     return ensure_admin(admin_password)

@@ -81,23 +81,25 @@ class MemberView(TollbookModelView):
         "postal_code": "郵便番号", "address": "住所", "phone": "電話番号", "email": "メールアドレス",
         "contact_person": "担当者", "agency": "代理店", "payment_method": "支払方法",
         "payment_method_name": "支払方法", "status": "状態", "status_name": "状態", "withdrawn_on": "脱退日",
-        "created_at": "登録日時", "updated_at": "更新日時", **BANK_LABELS,
+        "created_at": "登録日時", "updated_at": "更新日時", "member_group": with_member("{m}グループ"), **BANK_LABELS,
     }
-    list_columns = ["code", "name", "kana", "agency", "payment_method_name", "bank_name", "status_name"]
-    search_columns = ["code", "name", "kana", "agency", "payment_method", "status", "bank_code"]
+    list_columns = ["code", "name", "kana", "agency", "member_group", "payment_method_name", "bank_name",
+                    "status_name"]
+    search_columns = ["code", "name", "kana", "agency", "member_group", "payment_method", "status", "bank_code"]
     show_fieldsets = [
         ("基本情報", {"fields": ["code", "name", "kana", "postal_code", "address", "phone", "email",
-                                 "contact_person", "agency", "status_name", "withdrawn_on"]}),
+                                 "contact_person", "agency", "member_group", "status_name", "withdrawn_on"]}),
         ("支払方法・口座", {"fields": ["payment_method_name", *BANK_SHOW_COLUMNS]}),
     ]
     _form = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person", "agency",
-             "payment_method", "bank_code", "branch_code", "account_type", "account_number",
+             "member_group", "payment_method", "bank_code", "branch_code", "account_type", "account_number",
              "account_holder_kana", "status", "withdrawn_on"]
     add_columns = edit_columns = _form
     export_columns = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person",
-                      "agency", "payment_method_name", *BANK_SHOW_COLUMNS, "status_name", "withdrawn_on"]
+                      "agency", "member_group", "payment_method_name", *BANK_SHOW_COLUMNS, "status_name", "withdrawn_on"]
     description_columns = {
         "kana": "ひらがな・半角カナでも入力できます（全角カタカナに変換します）。",
+        "member_group": "料金表の規則をグループ単位で適用するときに使います（空欄可）。",
         "bank_code": "4桁。銀行名・支店名は全銀協のコードから自動で入ります。",
     }
     validators_columns = {

@@ -3,6 +3,8 @@
 from app.labels import with_member
 
 from .audit import AuditLogView
+from .billing import BillingView, InvoiceListView, InvoiceView
+from .billing_tariff import TariffRuleView
 from .cards import CardEventView, CardView
 from .master_import import MasterImportView
 from .members import AgencyView, MemberView
@@ -16,6 +18,7 @@ from .vehicles import VehicleView
 MASTER = "MasterData"
 REPORTS = "Reports"
 USAGE = "Usage"
+BILLING = "Billing"
 
 
 def register_views(appbuilder):
@@ -36,6 +39,11 @@ def register_views(appbuilder):
     appbuilder.add_view(UsageAlertView, "UsageAlerts", label="紛失後利用", icon="fa-exclamation-triangle", **usage)
     appbuilder.add_view(ImportProfileView, "ImportProfiles", label="取込形式", icon="fa-sliders", **usage)
     appbuilder.add_view(IcMasterView, "IcMaster", label="ICマスタ", icon="fa-map-signs", **usage)
+    billing = dict(category=BILLING, category_label="請求", category_icon="fa-jpy")
+    appbuilder.add_view(BillingView, "BillingRuns", label="請求処理", icon="fa-calculator", **billing)
+    appbuilder.add_view(InvoiceView, "Invoices", label="請求書", icon="fa-file-text-o", **billing)
+    appbuilder.add_view(InvoiceListView, "InvoiceList", label="請求一覧", icon="fa-table", **billing)
+    appbuilder.add_view(TariffRuleView, "Tariff", label="料金表", icon="fa-percent", **billing)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")
     appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home", menu_cond=is_member_login)

@@ -1,5 +1,6 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms import SelectField
+from wtforms import IntegerField, SelectField
+from wtforms.validators import Optional
 
 from app.domain.kana import normalize_kana
 from app.domain.registration_number import normalize_registration_number
@@ -24,22 +25,27 @@ class OperatorSettingsView(TollbookModelView):
         "postal_code": "郵便番号", "address": "住所", "phone": "電話番号",
         "registration_number": "適格請求書発行事業者登録番号",
         "debit_requester_code": "口座振替 委託者コード", "debit_requester_name_kana": "口座振替 委託者名カナ",
-        "debit_day": "口座振替日（毎月）", **BANK_LABELS,
+        "debit_day": "口座振替日（毎月）", "debit_month_offset": "口座振替の月（利用月の何か月後）",
+        "invoice_day": "請求日（利用月の翌月・日）", **BANK_LABELS,
     }
     list_columns = ["name", "operator_type_name", "registration_number", "address"]
     show_fieldsets = [
         ("基本情報", {"fields": ["name", "operator_type_name", "postal_code", "address", "phone",
                                  "registration_number"]}),
-        ("口座振替・入金口座", {"fields": ["debit_requester_code", "debit_requester_name_kana", "debit_day",
+        ("請求日・振替日", {"fields": ["invoice_day", "debit_day", "debit_month_offset"]}),
+        ("口座振替・入金口座", {"fields": ["debit_requester_code", "debit_requester_name_kana",
                                           *BANK_SHOW_COLUMNS]}),
     ]
     edit_columns = ["name", "operator_type", "postal_code", "address", "phone", "registration_number",
-                    "debit_requester_code", "debit_requester_name_kana", "debit_day", "bank_code",
+                    "invoice_day", "debit_day", "debit_month_offset",
+                    "debit_requester_code", "debit_requester_name_kana", "bank_code",
                     "branch_code", "account_type", "account_number", "account_holder_kana"]
     description_columns = {
         "operator_type": "事業協同組合なら「組合員」、企業なら「支店・営業所」と画面・帳票に表示します",
         "registration_number": "T＋13桁（インボイス制度）",
-        "debit_day": "休日の場合は翌銀行営業日",
+        "debit_day": "休日の場合は翌銀行営業日（未設定なら5日）",
+        "debit_month_offset": "2 なら翌々月（10月利用分を12月に振替）",
+        "invoice_day": "20 なら利用月の翌月20日が請求日",
     }
     validators_columns = {
         "name": [Required()],
@@ -51,9 +57,20 @@ class OperatorSettingsView(TollbookModelView):
     edit_form_extra_fields = {
         "operator_type": SelectField("運営者の種類", choices=list(OPERATOR_TYPES.items())),
         "account_type": ACCOUNT_TYPE_FIELD,
+        # Optional on the form: left empty they keep the cooperative cadence (翌月20日請求, 翌々月振替).
+        "invoice_day": IntegerField("請求日（利用月の翌月・日）", validators=[Optional()]),
+        "debit_month_offset": IntegerField("口座振替の月（利用月の何か月後）", validators=[Optional()]),
     }
 
     def pre_update(self, item):
         fill_bank_names(item)
         if item.debit_day is not None and not 1 <= item.debit_day <= 31:
             raise ValueError("口座振替日は1〜31の日付です。")
+        if item.invoice_day is None:
+            item.invoice_day = 20
+        if item.debit_month_offset is None:
+            item.debit_month_offset = 2
+        if not 1 <= item.invoice_day <= 31:
+            raise ValueError("請求日は1〜31の日付です。")
+        if not 0 <= item.debit_month_offset <= 6:
+            raise ValueError("口座振替の月は利用月の0〜6か月後です。")

@@ -75,7 +75,7 @@ def test_scope_values_become_text():
     (_fee(amount=True), "規則1（member_monthly）: amount は0以上の整数（円）です。"),
     ({"id": "y", "type": "yearly_card_fee", "month": True, "amount": 629}, "規則1（y）: month は 1〜12 です。"),
     ({"id": "u", "type": "usage_fee", "rate": 8}, "規則1（u）: rate は 0〜1 の小数です（10% は 0.10）。"),
-    ({"id": "u", "type": "usage_fee", "rate": "8%"}, "規則1（u）: 値が正しくありません"),
+    ({"id": "u", "type": "usage_fee", "rate": "8%"}, "規則1（u）: 率は小数で書いてください"),
     ({"id": "m", "type": "member_discount", "method": "pass_through"}, "規則1（m）: pass_through には ratio が必要です。"),
     ({"id": "m", "type": "member_discount", "method": "pass_through", "ratio": "1.5"}, "規則1（m）: ratio は 0〜1"),
     ({"id": "m", "type": "member_discount", "method": "share"}, "規則1（m）: method は pass_through か table です。"),

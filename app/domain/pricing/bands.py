@@ -5,6 +5,7 @@ NEXCO: per card per month, 0% up to 5,000円, 10% over 5,000 to 10,000, 20% over
 3,000 = 7,500円 (etc-domain.md §1.2). 首都高 and 阪神 use the same shape with their own bands (§1.6).
 """
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 
 from .breakdown import Breakdown, percent
@@ -51,3 +52,14 @@ def parse_bands(rows) -> list[Band]:
     if any(not Decimal(0) <= b.rate <= Decimal(1) for b in bands):
         raise ValueError("bands の割引率は 0〜1 の小数です（10% は 0.10）")
     return bands
+
+
+@lru_cache(maxsize=512)
+def _parse_bands_key(key: tuple) -> tuple[Band, ...]:
+    return tuple(parse_bands(key))
+
+
+def parse_bands_cached(rows) -> tuple[Band, ...]:
+    """parse_bands for the billing loop (one call per card and rule): the same rows are parsed and
+    checked once. Band is frozen, so the shared tuple is safe."""
+    return _parse_bands_key(tuple((up, str(rate)) for up, rate in rows))

@@ -1,0 +1,159 @@
+"""料金表 (tariff): the effective-dated rules in the database, and their reviewable YAML file.
+
+`flask etc tariff export FILE` writes every rule version as YAML (the same form as
+app/tariffs/default.yaml, described in docs/tariff.md); `flask etc tariff import FILE` checks the whole
+file and then replaces all rules in one transaction (nothing changes when any rule is wrong). A month
+is always billed with the versions valid in it (`rules_for_month`)."""
+import datetime as dt
+from pathlib import Path
+
+import yaml
+from sqlalchemy import delete, func, select
+
+from app.domain.errors import DomainError
+from app.domain.tariff import Rule, parse_rule, rules_for
+from app.extensions import db
+from app.models.tariff import TariffRule
+
+DEFAULT_TARIFF = Path(__file__).resolve().parent.parent / "tariffs" / "default.yaml"
+_FIXED_KEYS = ("id", "type", "label", "valid_from", "valid_to", "scope", "rounding")
+
+
+class TariffImportRefused(DomainError):
+    """Nothing was imported; `errors` names every rule that is wrong."""
+
+    def __init__(self, file_name: str, errors: list[str]):
+        self.errors = errors
+        super().__init__(f"{file_name}: 料金表に{len(errors)}件の誤りがあるため取り込みませんでした。")
+
+
+def rule_as_data(row: TariffRule) -> dict:
+    """A stored rule in its YAML/JSON form (what parse_rule reads)."""
+    data = {"id": row.rule_id, "type": row.type, "label": row.label, "valid_from": row.valid_from}
+    if row.valid_to:
+        data["valid_to"] = row.valid_to
+    data.update(row.params or {})
+    if row.scope:
+        data["scope"] = dict(row.scope)
+    data["rounding"] = row.rounding or "floor"
+    return data
+
+
+def all_rules() -> list[Rule]:
+    rows = db.session.scalars(select(TariffRule).order_by(TariffRule.position, TariffRule.rule_id,
+                                                          TariffRule.valid_from)).all()
+    return [parse_rule(rule_as_data(row), i) for i, row in enumerate(rows)]
+
+
+def rules_for_month(month: str) -> list[Rule]:
+    """The rule versions valid in `month` (YYYY-MM): a past month keeps the rates it had."""
+    return rules_for(all_rules(), month)
+
+
+def _json_ready(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def _rows_of(rules: list[Rule]) -> list[TariffRule]:
+    return [TariffRule(rule_id=r.rule_id, type=r.type, label=r.label, valid_from=r.valid_from, valid_to=r.valid_to,
+                       params=_json_ready(dict(r.params)),
+                       scope={k: v for k, v in vars(r.scope).items() if v is not None},
+                       rounding=r.rounding, position=i)
+            for i, r in enumerate(rules)]
+
+
+def check_tariff_data(data, file_name: str = "料金表") -> list[Rule]:
+    """Every rule of a parsed YAML document, checked; all errors at once (in Japanese, naming the rule)."""
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise TariffImportRefused(file_name, ["rules: の下に規則の一覧がありません（docs/tariff.md）。"])
+    errors, rules, seen = [], [], {}
+    for position, item in enumerate(data["rules"]):
+        if not isinstance(item, dict):
+            errors.append(f"規則{position + 1}: 「id: …」「type: …」の形で書いてください。")
+            continue
+        try:
+            rule = parse_rule(item, position)
+        except DomainError as error:
+            errors.append(error.message)
+            continue
+        key = (rule.rule_id, rule.valid_from)
+        if key in seen:
+            errors.append(f"規則{position + 1}（{rule.rule_id}）: 規則{seen[key] + 1} と同じ id・valid_from"
+                          f"（{rule.valid_from}）です。")
+        seen.setdefault(key, position)
+        rules.append(rule)
+    errors.extend(_overlaps(rules))
+    if errors:
+        raise TariffImportRefused(file_name, errors)
+    return rules
+
+
+def _overlaps(rules: list[Rule]) -> list[str]:
+    """Two versions of one rule id valid in the same month would bill it twice."""
+    errors = []
+    by_id: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_id.setdefault(rule.rule_id, []).append(rule)
+    for rule_id, versions in by_id.items():
+        versions.sort(key=lambda r: r.valid_from)
+        for earlier, later in zip(versions, versions[1:]):
+            if earlier.valid_from == later.valid_from:
+                continue  # reported above
+            if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
+                errors.append(f"規則 {rule_id}: {earlier.valid_from} からの版と {later.valid_from} からの版の期間が"
+                              f"重なっています。古い版に valid_to（例 {later.valid_from - dt.timedelta(days=1)}）を入れてください。")
+    return errors
+
+
+def import_tariff(path: str | Path) -> str:
+    """Replace every rule with the file's, in one transaction, after checking all of them."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise TariffImportRefused(path.name, [f"YAML として読めません（{error}）。"]) from None
+    rules = check_tariff_data(data, path.name)
+    session = db.session
+    try:
+        # ORM deletes and inserts (a few dozen rows): the audit log records every rule removed and added.
+        for row in session.scalars(select(TariffRule)):
+            session.delete(row)
+        session.flush()
+        session.add_all(_rows_of(rules))
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    ids = len({r.rule_id for r in rules})
+    return f"{path.name}: 料金表を取り込みました（規則 {ids}件, 版 {len(rules)}件）。"
+
+
+def export_tariff(path: str | Path) -> str:
+    rows = db.session.scalars(select(TariffRule).order_by(TariffRule.position, TariffRule.rule_id,
+                                                          TariffRule.valid_from)).all()
+    rules = [rule_as_data(row) for row in rows]
+    header = ("# Tollbook 料金表（flask etc tariff export で書き出し）。書式は docs/tariff.md。\n"
+              "# 直したら flask etc tariff import で取り込みます（全規則を確認してから一度に置き換えます）。\n"
+              "# 料率の改定は規則を書き換えず、古い版に valid_to を入れて同じ id の新しい版を追加してください。\n")
+    body = yaml.safe_dump({"rules": rules}, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
+    Path(path).write_text(header + body, encoding="utf-8")
+    return f"料金表を書き出しました: {path}（版 {len(rules)}件）"
+
+
+def ensure_default_tariff() -> bool:
+    """First run: load app/tariffs/default.yaml when there are no rules yet. True when loaded."""
+    if db.session.scalar(select(func.count()).select_from(TariffRule)):
+        return False
+    if not DEFAULT_TARIFF.exists():
+        return False
+    rules = check_tariff_data(yaml.safe_load(DEFAULT_TARIFF.read_text(encoding="utf-8")), DEFAULT_TARIFF.name)
+    db.session.execute(delete(TariffRule))
+    db.session.add_all(_rows_of(rules))
+    db.session.commit()
+    return True
