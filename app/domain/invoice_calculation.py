@@ -32,6 +32,7 @@ class CardUsage:
     discount_base: int
     rows: int
     etc2_commercial: bool = False
+    amount_before_discount: int | None = None  # 割引前料金 as reported (深夜・休日 etc. not yet taken off)
 
 
 @dataclass(frozen=True)
@@ -144,12 +145,20 @@ def calculate_invoice(member: MemberMonth, rules: list[Rule]) -> InvoiceResult:
     cards = sorted(member.active_cards, key=lambda c: c[1])
 
     by_card: dict[tuple, int] = {}
+    before_by_card: dict[tuple, int | None] = {}
     for usage in usages:
         key = (usage.card_id, usage.card_number, usage.card_kind)
         by_card[key] = by_card.get(key, 0) + usage.amount_billed
-    for (card_id, number, _), amount in sorted(by_card.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
+        if usage.amount_before_discount is None or before_by_card.get(key, 0) is None:
+            before_by_card[key] = None
+        else:
+            before_by_card[key] = before_by_card.get(key, 0) + usage.amount_before_discount
+    for (card_id, number, kind), amount in sorted(by_card.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
+        before = before_by_card.get((card_id, number, kind))
+        steps = (f"割引前料金 {before:,}円 − 道路事業者の時間帯割引等 {before - amount:,}円 = 通行料金 {amount:,}円"
+                 if before is not None else f"走行明細の通行料金合計 {amount:,}円")
         lines.append(Line(Charge(f"通行料金 {format_card_number(number)}", amount, TAXABLE_10, "usage", card_id,
-                                 "usage"), f"走行明細の通行料金合計 {amount:,}円"))
+                                 "usage"), steps))
 
     operator_discount = 0
     for rule in (r for r in in_scope if r.type == "vehicle_discount"):

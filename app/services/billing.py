@@ -220,17 +220,20 @@ def _usage_groups(month: str) -> list[tuple[int, CardUsage]]:
     grouped = (select(u.member_id, u.card_id, u.road_operator,
                       func.sum(u.amount_billed).label("billed"),
                       func.sum(case((mismatch, 0), else_=u.amount_billed)).label("base"),
-                      func.count().label("rows"))
+                      func.count().label("rows"),
+                      func.sum(u.amount_before_discount).label("before"))
                .where(u.usage_month == month, u.batch_id.in_(batch_ids), u.member_id.is_not(None),
                       u.card_id.is_not(None))
                .group_by(u.member_id, u.card_id, u.road_operator)).subquery()
     query = (select(grouped.c.member_id, grouped.c.card_id, grouped.c.road_operator, grouped.c.billed,
-                    grouped.c.base, grouped.c.rows, Card.number, Card.kind, Vehicle.is_etc2, Vehicle.is_commercial)
+                    grouped.c.base, grouped.c.rows, Card.number, Card.kind, Vehicle.is_etc2, Vehicle.is_commercial,
+                    grouped.c.before)
              .join(Card, Card.id == grouped.c.card_id).outerjoin(Vehicle, Vehicle.id == Card.vehicle_id))
     result = []
-    for member_id, card_id, road, billed, base, rows, number, kind, etc2, commercial in db.session.execute(query):
+    for member_id, card_id, road, billed, base, rows, number, kind, etc2, commercial, before in db.session.execute(query):
         result.append((member_id, CardUsage(card_id, number, kind, road or "", int(billed or 0), int(base or 0),
-                                            int(rows), bool(etc2 and commercial))))
+                                            int(rows), bool(etc2 and commercial),
+                                            int(before) if before is not None else None)))
     return result
 
 

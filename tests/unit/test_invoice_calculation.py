@@ -349,3 +349,11 @@ def test_allocate_pro_rata_never_gives_more_than_the_total(total, weights):
             assert share * whole <= total * weights[key] < (share + 1) * whole  # the floor of its proportion
     if whole:
         assert total - sum(shares.values()) < max(1, len([w for w in weights.values() if w]))
+
+
+def test_the_usage_line_shows_the_amount_before_the_operators_time_discounts():
+    usage = CardUsage(1, "9011000000000011", "corporate", "NEXCO中日本", 3200, 3200, 1, False, 4560)
+    result = calculate_invoice(MemberMonth("M1", None, None, "2026-10", usages=[usage]), [])
+    line = result.lines[0]
+    assert line.charge.amount == 3200
+    assert line.breakdown == "割引前料金 4,560円 − 道路事業者の時間帯割引等 1,360円 = 通行料金 3,200円"
