@@ -31,7 +31,7 @@ NOT_UI = {"form"}
 
 # Latin words that are legitimately on screen. Everything else written in Latin letters fails.
 LATIN_WHITELIST = {
-    "Tollbook", "ETC", "Excel", "ID", "NEXCO", "OK", "T", "xlsx",
+    "Tollbook", "ETC", "Excel", "ID", "NEXCO", "OK", "T", "xlsx", "IC", "JCT", "CSV", "YAML", "JSON", "PDF",
     # usernames and roles the fixtures create (data, not UI)
     "admin", "staff", "manager", "member", "Public",
 }
