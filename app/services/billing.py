@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from sqlalchemy import bindparam, case, delete, func, insert, or_, select, text, update
 
@@ -28,7 +27,7 @@ from app.domain.invoice_calculation import (CardEventFee, CardUsage, MemberMonth
                                             allocate_pro_rata, calculate_invoice, vehicle_discount_for)
 from app.domain.pricing.breakdown import NON_TAXABLE, TAXABLE_10, Charge
 from app.domain.pricing.contract import contract_discount
-from app.domain.pricing.rounding import round_yen
+from app.domain.pricing.member_share import pass_through
 from app.extensions import db
 from app.models import Agency, Card, CardEvent, Member, OperatorSettings, Vehicle
 from app.models.billing import (CANCELLED, CLOSED, CORRECTED, DRAFT, INVOICE_DRAFT, ISSUED, REGULAR, BillingRun,
@@ -326,7 +325,7 @@ def _contract_shares(usage_rows, rules, infos) -> tuple[int, dict[int, int]]:
                                if r.scope.matches_member(info.code, info.group, info.agency_code)), None)
             if share_rule is None or not share:
                 continue
-            passed = round_yen(Decimal(share) * share_rule.decimal("ratio"), share_rule.rounding)
+            passed, _ = pass_through(share, share_rule.decimal("ratio"), share_rule.rounding)
             if passed:
                 shares[member_id] = shares.get(member_id, 0) + passed
     return received, shares
