@@ -466,7 +466,6 @@ def _delete_draft_rows(run_id: int) -> None:
 
 def _write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra=None) -> dict:
     """Invoices (ids back in order), then their lines and tax subtotals, in bulk."""
-    session = db.session
     created_at = now_jst()
     rows, run_totals = [], dict(usage_total=0, operator_discount_total=0, discount_total=0, fee_total=0,
                                 adjustment_total=0, tax_total=0, total=0)

@@ -36,10 +36,8 @@ from app.services.months import parse_month
 
 from .base import TollbookModelView
 from .formatting import date_jp, right, yen
-from .master_import import _csrf_ok
 from .usage import MONTH, _download, month_jp
 
-EXPIRED = "画面の有効期限が切れました。画面を開き直して、もう一度操作してください。"
 
 # Where staff fix what a warning is about (app.services.billing.BillingWarning.code).
 WARNING_LINKS = {
@@ -145,9 +143,6 @@ class BillingView(BaseView):
     @has_access
     def run(self):
         month_text = (request.form.get("month") or "").strip()
-        if not _csrf_ok():
-            flash(EXPIRED, "danger")
-            return redirect(url_for("BillingView.list"))
         try:
             month = parse_month(month_text)
             summary = run_billing(month)
@@ -180,9 +175,6 @@ class BillingView(BaseView):
     def close(self, month):
         if not MONTH.match(month or ""):
             abort(404)
-        if not _csrf_ok():
-            flash(EXPIRED, "danger")
-            return redirect(url_for("BillingView.review", month=month))
         try:
             run = close_billing_run(month, current_user.username)
         except DomainError as error:
@@ -336,9 +328,6 @@ class InvoiceView(TollbookModelView):
         """訂正額を登録: billed on the member's invoice of the next open month."""
         invoice = self._issued(pk)
         form = {"amount": request.form.get("amount", ""), "description": request.form.get("description", "")}
-        if not _csrf_ok():
-            flash(EXPIRED, "danger")
-            return redirect(url_for("InvoiceView.show", pk=invoice.id))
         try:
             amount = parse_yen(form["amount"])
             adjustment = add_adjustment(invoice.id, amount, form["description"], current_user.username)
@@ -358,9 +347,6 @@ class InvoiceView(TollbookModelView):
         """訂正請求書を発行: a new number; the original is cancelled and points at it."""
         invoice = self._issued(pk)
         reason = request.form.get("reason", "")
-        if not _csrf_ok():
-            flash(EXPIRED, "danger")
-            return redirect(url_for("InvoiceView.show", pk=invoice.id))
         number = invoice.number
         try:
             corrected = reissue_invoice(invoice.id, reason, current_user.username)

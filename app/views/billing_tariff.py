@@ -33,7 +33,6 @@ from app.models.tariff import TariffRule
 from app.services.tariff import TariffImportRefused, check_tariff_data, export_tariff, import_tariff
 
 from .base import TollbookModelView
-from .master_import import _csrf_ok
 from .usage import _download
 from .usage_masters import JSONTextField
 
@@ -255,9 +254,7 @@ class TariffRuleView(TollbookModelView):
         errors, message, summary, status = [], None, None, 200
         if request.method == "POST":
             upload = request.files.get("file")
-            if not _csrf_ok():
-                message, status = "画面の有効期限が切れました。画面を開き直して、もう一度ファイルを選んでください。", 400
-            elif upload is None or not upload.filename:
+            if upload is None or not upload.filename:
                 message = "取り込むYAMLファイルを選んでください。"
             else:
                 name = re.sub(r"[/\\:]", "_", os.path.basename(upload.filename)) or "tariff.yaml"

@@ -1,10 +1,9 @@
-import datetime as dt
 
 from flask import flash, request
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import DateField, SelectField, StringField
 
-from app.domain.card_lifecycle import CARD_STATUSES, EVENT_KINDS, ISSUE, ADD
+from app.domain.card_lifecycle import ADD, EVENT_KINDS, ISSUE
 from app.domain.card_number import CARD_KINDS, normalize_card_number
 from app.extensions import db
 from app.labels import with_member

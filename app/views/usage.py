@@ -33,7 +33,6 @@ from app.services.usage_rematch import (active_months, assign_unregistered, clos
 
 from .base import XLSX, TollbookModelView
 from .formatting import date_jp, right, yen
-from .master_import import _csrf_ok
 
 PAGE_SIZE = 50
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -421,9 +420,7 @@ class UnregisteredCardView(BaseView):
             flash(f"カード番号 {number} の未登録カードの明細はありません。", "warning")
             return redirect(url_for("UnregisteredCardView.list"))
         if request.method == "POST":
-            if not _csrf_ok():
-                flash("画面の有効期限が切れました。もう一度操作してください。", "danger")
-            elif not (request.form.get("card_id") or "").isdigit():
+            if not (request.form.get("card_id") or "").isdigit():
                 flash("割り当てるカードを選んでください。", "danger")
             else:
                 card = db.session.get(Card, int(request.form["card_id"]))

@@ -37,7 +37,6 @@ from app.models.usage import ImportProfile
 from app.services.actor import acting_as
 from app.services.usage_import import ImportRefused, import_usage_file
 
-from .master_import import _csrf_ok
 from .usage import MONTH, month_jp
 from .formatting import yen
 
@@ -161,8 +160,6 @@ class UsageUploadView(BaseView):
     @expose("/start", methods=["POST"])
     @has_access
     def start(self):
-        if not _csrf_ok():
-            return self._refuse("画面の有効期限が切れました。画面を開き直して、もう一度ファイルを選んでください。")
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             return self._refuse("取り込むファイルを選んでください。")

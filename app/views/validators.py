@@ -1,5 +1,5 @@
 """WTForms validators that run the domain rules and put the Japanese message on the field."""
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import StopValidation
 
 from app.domain.errors import DomainError
 
@@ -33,7 +33,3 @@ class Required:
 def field_value(form, name):
     field = getattr(form, name, None)
     return field.data if field is not None else None
-
-
-def raise_on_field(error: DomainError, fallback: str):
-    raise ValidationError(error.message)
