@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from app.security.roles import ROLE_MANAGER, ROLE_MEMBER, ROLE_STAFF
+
 ADMIN_PASSWORD = "admin-pass-1"
 STAFF_PASSWORD = MANAGER_PASSWORD = MEMBER_PASSWORD = "user-pass-1"
 
@@ -50,44 +52,85 @@ def app(tmp_path_factory, request):
     from app.services.setup import initialize
 
     application = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False,
-                              "SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"]})
+                              "SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"],
+                              # A cheap hash: scrypt (the default) costs ~2 s per test's user setup.
+                              "FAB_PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
+                              "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": _cheap_hash("no-such-user")})
     with application.app_context(), acting_as("test-setup"):
         initialize(ADMIN_PASSWORD)
+        _create_test_users()
     return application
 
 
-BUSINESS_TABLES = ["audit_log", "invoice_adjustment", "invoice_tax_subtotal", "invoice_line", "invoice",
-                   "invoice_number_counter", "operator_discount_report", "tariff_rule",
-                   "usage_record", "import_batch", "ic_master", "billing_run", "member_account",
-                   "card_event", "card", "vehicle", "member", "agency", "operator_settings"]
+TEST_HASH_METHOD = "pbkdf2:sha256:1"
+TEST_USERS = (("staff", ROLE_STAFF, STAFF_PASSWORD), ("manager", ROLE_MANAGER, MANAGER_PASSWORD),
+              ("member1", ROLE_MEMBER, MEMBER_PASSWORD), ("member2", ROLE_MEMBER, MEMBER_PASSWORD))
+# Kept between tests: FAB's ab_* tables (users are reset, not emptied) and reference data that
+# `initialize` seeds (import profiles). Every other table is emptied, so a new table needs no edit here.
+KEPT_TABLES = {"alembic_version", "import_profile"}
+
+
+def _cheap_hash(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password, method=TEST_HASH_METHOD)
+
+
+def _create_test_users():
+    """One user per role, created once per run; `db` puts them back as they were before each test."""
+    from app.extensions import appbuilder, db as database
+
+    sm = appbuilder.sm
+    for name, role, password in TEST_USERS:
+        if sm.find_user(username=name) is None:
+            sm.add_user(username=name, first_name=name, last_name="", email=f"{name}@test.invalid",
+                        role=sm.find_role(role), password=password)
+    database.session.commit()
+
+
+def _reset_users():
+    """Users other than admin and the test users go; those keep their role, password and state."""
+    from sqlalchemy import delete, select, update
+
+    from app.extensions import appbuilder, db as database
+
+    sm = appbuilder.sm
+    user, role = sm.user_model, sm.role_model
+    link = user.__table__.metadata.tables["ab_user_role"]
+    kept = {"admin": ADMIN_PASSWORD, **{name: password for name, _, password in TEST_USERS}}
+    others = database.session.scalars(select(user.id).where(user.username.not_in(kept))).all()
+    if others:
+        database.session.execute(delete(link).where(link.c.user_id.in_(others)))
+        database.session.execute(delete(user.__table__).where(user.id.in_(others)))
+    roles = dict(database.session.execute(select(role.name, role.id)).all())
+    wanted = {"admin": sm.auth_role_admin, **{name: role_name for name, role_name, _ in TEST_USERS}}
+    for name, password in kept.items():
+        user_id = database.session.scalar(select(user.id).where(user.username == name))
+        database.session.execute(update(user.__table__).where(user.id == user_id).values(
+            password=_cheap_hash(password), active=True, fail_login_count=0))
+        database.session.execute(delete(link).where(link.c.user_id == user_id))
+        database.session.execute(link.insert().values(user_id=user_id, role_id=roles[wanted[name]]))
 
 
 @pytest.fixture()
 def db(app):
-    """Empty business tables, the operator row, admin and one user per role."""
-    from app.extensions import appbuilder, db as database
-    from app.security.roles import ROLE_MANAGER, ROLE_MEMBER, ROLE_STAFF
+    """Empty business tables (every table Alembic made but FAB's and its own), the operator row,
+    admin and one user per role as created."""
+    from flask_appbuilder import Model
+
+    from app.extensions import db as database
     from app.services.actor import acting_as
     from app.services.setup import ensure_operator
 
     with app.app_context():
         database.session.rollback()
-        for table in BUSINESS_TABLES:
-            database.session.execute(database.text(f"DELETE FROM {table}"))
-        sm = appbuilder.sm
-        for name in ("staff", "manager", "member1", "member2"):
-            user = sm.find_user(username=name)
-            if user is not None:
-                sm.session.delete(user)
+        for table in reversed(Model.metadata.sorted_tables):
+            if table.name not in KEPT_TABLES and not table.name.startswith("ab_"):
+                database.session.execute(table.delete())
+        _reset_users()
         database.session.commit()
         with acting_as("test-setup"):
             ensure_operator("テスト事業協同組合")
-            for name, role, password in (("staff", ROLE_STAFF, STAFF_PASSWORD),
-                                         ("manager", ROLE_MANAGER, MANAGER_PASSWORD),
-                                         ("member1", ROLE_MEMBER, MEMBER_PASSWORD),
-                                         ("member2", ROLE_MEMBER, MEMBER_PASSWORD)):
-                sm.add_user(username=name, first_name=name, last_name="", email=f"{name}@test.invalid",
-                            role=sm.find_role(role), password=password)
             database.session.execute(database.text("DELETE FROM audit_log"))
             database.session.commit()
         yield database
