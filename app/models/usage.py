@@ -1,6 +1,6 @@
 """走行明細 (usage records), the import batches they came in, import profiles and the IC master."""
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, SmallInteger, String,
-                        Text)
+                        Text, false, text)
 from sqlalchemy.orm import relationship
 
 from flask_appbuilder import Model
@@ -10,7 +10,23 @@ from .mixins import TimestampMixin, now_jst
 # Flags on a usage record (bit mask): what the office must look at.
 FLAG_UNREGISTERED_CARD = 1  # 未登録カード: the card number is not in the master
 FLAG_USED_AFTER_LOSS = 2  # 紛失後利用: used on or after the card's loss / cancellation date
-FLAG_NAMES = {FLAG_UNREGISTERED_CARD: "未登録カード", FLAG_USED_AFTER_LOSS: "紛失後利用"}
+# 重複の疑い: the same card, exit date-time, exit IC and 通行料金 as a row of another live batch (the same
+# trip delivered in two files). Kept, listed, NOT billed until staff confirm it as a separate trip.
+FLAG_SUSPECTED_DUPLICATE = 4
+# 期ずれ: dated more than one month away from the file's month. NOT billed until staff accept it.
+FLAG_OFF_MONTH = 8
+# Staff looked at the row: a genuine separate trip, or an accepted 期ずれ. Re-checks never re-flag it.
+FLAG_CONFIRMED = 16
+FLAG_NAMES = {FLAG_UNREGISTERED_CARD: "未登録カード", FLAG_USED_AFTER_LOSS: "紛失後利用",
+              FLAG_SUSPECTED_DUPLICATE: "重複の疑い", FLAG_OFF_MONTH: "期ずれ", FLAG_CONFIRMED: "確認済"}
+# The one place that says which flags keep a row out of billing. A row is billable iff it has a
+# member and a card, its batch is active, and flags & NOT_BILLED_FLAGS == 0.
+NOT_BILLED_FLAGS = FLAG_SUSPECTED_DUPLICATE | FLAG_OFF_MONTH
+# flags the office must still act on (FLAG_CONFIRMED is a record of a decision, not a warning)
+ATTENTION_FLAGS = FLAG_UNREGISTERED_CARD | FLAG_USED_AFTER_LOSS | NOT_BILLED_FLAGS
+
+# Where a row's road operator came from.
+OPERATOR_FROM_FILE, OPERATOR_FROM_IC, OPERATOR_FROM_STAFF = "file", "ic", "staff"
 
 BATCH_ACTIVE, BATCH_REPLACED, BATCH_DELETED = "active", "replaced", "deleted"
 BATCH_STATUSES = {BATCH_ACTIVE: "取込済", BATCH_REPLACED: "差替済（旧）", BATCH_DELETED: "削除済"}
@@ -59,6 +75,12 @@ class ImportBatch(Model):
     """取込: one received file. Same file (SHA-256) twice is refused; a replacement keeps the old one."""
 
     __tablename__ = "import_batch"
+    __table_args__ = (
+        # The idempotency rule is the database's: one live batch per file content, so two imports of
+        # the same file at the same moment cannot both commit (a read before the insert could).
+        Index("uq_import_batch_live_sha256", "sha256", unique=True,
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+    )
     id = Column(Integer, primary_key=True)
     file_name = Column(String(255), nullable=False)
     sha256 = Column(String(64), nullable=False, index=True)
@@ -90,6 +112,9 @@ class UsageRecord(Model):
         Index("ix_usage_month_member", "usage_month", "member_id"),
         Index("ix_usage_flags", "usage_month", "flags"),
         Index("ix_usage_batch_line", "batch_id", "line_no"),
+        # 重複の疑い: the same trip in another live batch is found through this index (one set-based
+        # UPDATE … WHERE EXISTS per import, see services/usage_import.py).
+        Index("ix_usage_trip", "card_number", "exit_at"),
     )
     id = Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     batch_id = Column(Integer, ForeignKey("import_batch.id"), nullable=False)
@@ -108,6 +133,15 @@ class UsageRecord(Model):
     discount = Column(Integer, nullable=False, default=0)  # total discount, a positive number of yen
     discounts = Column(Text)  # by kind where the file gives them: "深夜割引:1360;…"
     amount_billed = Column(Integer, nullable=False)  # 通行料金 billed by the operator
+    # Category amounts for files that separate them (nexco-fixed); amount_billed stays their sum.
+    # NULL for other profiles: the whole amount_billed is of the row operator's ordinary (高速国道) category.
+    amount_expressway = Column(Integer)  # 高速国道
+    amount_general_toll = Column(Integer)  # 一般有料道路
+    amount_public_corp = Column(Integer)  # 公社道路
+    amount_rebate_applied = Column(Integer)  # 還元額適用料金 (paid from the card's mileage rebate)
+    amount_deferred = Column(Integer)  # 後納料金 (left to pay on the card's bill)
+    peak_time = Column(Boolean, nullable=False, default=False, server_default=false())  # 平日朝夕 trip
+    road_operator_source = Column(String(10))  # file / ic / staff; NULL while unknown
     plate = Column(String(40))
     remarks = Column(String(200))
     flags = Column(SmallInteger, nullable=False, default=0)
