@@ -17,6 +17,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from app.exports.excel import set_value
+
 MEMBERS, VEHICLES, CARDS = "組合員", "車両", "カード"
 SHEETS = (MEMBERS, VEHICLES, CARDS)
 NOTES = "記入方法"
@@ -182,7 +184,7 @@ def template_bytes() -> bytes:
     for sheet in SHEETS:
         ws = book.create_sheet(sheet)
         for col, spec in enumerate(COLUMNS[sheet], start=1):
-            cell = ws.cell(row=1, column=col, value=spec.header)
+            cell = set_value(ws.cell(row=1, column=col), spec.header)
             cell.font = _HEADER_FONT
             cell.fill = _REQUIRED_FILL if spec.required != OPTIONAL else _OPTIONAL_FILL
             example = _example_text(spec.example)
@@ -199,16 +201,18 @@ def template_bytes() -> bytes:
                     ws.cell(row=row, column=col).number_format = "yyyy/mm/dd"
         ws.freeze_panes = "A2"
     notes = book.create_sheet(NOTES)
-    notes.append(["マスタ取込用Excel 記入方法（このシートは取り込みません）"])
-    notes.append(["1行目の見出しは変えずに、2行目から1行に1件ずつ入力してください。全件にエラーがない場合のみ登録します。"])
-    notes.append(["組合員 → 車両 → カード の順に登録します。既に登録済みの組合員コードは上書き、車両番号・カード番号は重複登録しません。"])
-    notes.append([])
-    notes.append(["シート", "列", "必須", "形式", "例"])
+    lines = [["マスタ取込用Excel 記入方法（このシートは取り込みません）"],
+             ["1行目の見出しは変えずに、2行目から1行に1件ずつ入力してください。全件にエラーがない場合のみ登録します。"],
+             ["組合員 → 車両 → カード の順に登録します。既に登録済みの組合員コードは上書き、車両番号・カード番号は重複登録しません。"],
+             [],
+             ["シート", "列", "必須", "形式", "例"]]
+    lines += [[sheet, spec.header, spec.required, spec.format, _example_text(spec.example)]
+              for sheet in SHEETS for spec in COLUMNS[sheet]]
+    for number, line in enumerate(lines, start=1):
+        for col, value in enumerate(line, start=1):
+            set_value(notes.cell(row=number, column=col), value)
     for cell in notes[5]:
         cell.font = _HEADER_FONT
-    for sheet in SHEETS:
-        for spec in COLUMNS[sheet]:
-            notes.append([sheet, spec.header, spec.required, spec.format, _example_text(spec.example)])
     for letter, width in zip("ABCDE", (10, 16, 10, 70, 24)):
         notes.column_dimensions[letter].width = width
     for row in notes.iter_rows(min_row=6):

@@ -32,6 +32,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from app.domain.errors import DomainError
+from app.exports.excel import csv_text
 from app.extensions import db
 from app.models.usage import ImportProfile
 from app.services.actor import acting_as
@@ -221,7 +222,7 @@ class UsageUploadView(BaseView):
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(ERROR_HEADERS)
         for file_name, line, column, value, reason in job["errors"]:
-            writer.writerow((file_name, line or "", column or "", value or "", reason))
+            writer.writerow([csv_text(v) for v in (file_name, line or "", column or "", value or "", reason)])
         body = "\ufeff" + buffer.getvalue()
         stem = os.path.splitext(job["file_name"])[0]
         name = f"取込エラー_{stem}.csv"
