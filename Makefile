@@ -2,7 +2,7 @@
 FLASK = .venv/bin/flask
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test test-sqlite test-postgresql
+.PHONY: setup run serve test test-sqlite test-postgresql
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,11 @@ run: setup
 	@$(FLASK) etc demo
 	@echo "Tollbook: http://127.0.0.1:5000 を開き、上に表示したユーザーでログインしてください。終了は Ctrl+C。"
 	@.venv/bin/python run.py
+
+# Production: Waitress, TOLLBOOK_ENV=production. Refuses to start without SECRET_KEY in the environment
+# (docs/security.md). Run `TOLLBOOK_ENV=production $(FLASK) etc init` once first (marks the database as production).
+serve: setup
+	@TOLLBOOK_ENV=production .venv/bin/python run.py
 
 # Every test once on SQLite, then the database tests again on PostgreSQL.
 test: setup

@@ -5,6 +5,7 @@ from pathlib import Path
 from flask_appbuilder.const import AUTH_DB
 
 from app.security.roles import ROLES, ROLE_ADMIN
+from app.security.secret_key import is_production, resolve_key
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("TOLLBOOK_INSTANCE", BASE_DIR / "instance"))
@@ -22,7 +23,9 @@ def _database_url() -> str:
     return url
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-change-me"
+# TOLLBOOK_ENV=production (set by `make serve`): a SECRET_KEY of its own is required (app/security/secret_key.py).
+TOLLBOOK_ENV = "production" if is_production() else "development"
+SECRET_KEY = resolve_key(INSTANCE_DIR)
 SQLALCHEMY_DATABASE_URI = _database_url()
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 WTF_CSRF_ENABLED = True
@@ -47,3 +50,13 @@ LANGUAGES = {"ja": {"flag": "jp", "name": "日本語"}}
 
 TIMEZONE = "Asia/Tokyo"
 FAB_UPDATE_PERMS = False  # written by `flask etc init`, not at every start (stack-notes.md §2)
+
+# Security (docs/security.md)
+FAB_SECURITY_MANAGER_CLASS = "app.security.manager.TollbookSecurityManager"
+# Cookies: never readable by scripts, not sent on cross-site subrequests, HTTPS only in production.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = TOLLBOOK_ENV == "production"
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE

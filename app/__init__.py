@@ -15,6 +15,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.config.from_object(config)
     if config_overrides:
         app.config.update(config_overrides)
+    from .security.setup import init_security
+
+    init_security(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # FAB puts its own ja_JP catalog first and merges ours over it, so ours completes and corrects
     # FAB's stale one (stack-notes.md §2). Absolute, because Flask-Babel resolves from app/.

@@ -51,8 +51,9 @@ def init_command(admin_password):
         click.echo(f"管理者ユーザー {username} は作成済みです（パスワードは変更していません）。")
 
 
-@etc.command("demo", help="デモデータ（組合員・代理店・車両・カード・異動）を入れます。")
+@etc.command("demo", help="デモデータ（組合員・代理店・車両・カード・異動）を入れます。本番のデータベースでは断ります。")
 @with_appcontext
+@exits_on_domain_error
 def demo_command():
     from app.services.demo import load_demo_data
 

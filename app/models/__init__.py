@@ -8,6 +8,7 @@ from .billing import (BillingRun, Invoice, InvoiceAdjustment, InvoiceLine, Invoi
 from .card import Card, CardEvent  # noqa: F401
 from .member import Member, MemberAccount  # noqa: F401
 from .operator import OperatorSettings  # noqa: F401
+from .system import SystemSetting  # noqa: F401
 from .tariff import TariffRule  # noqa: F401
 from .usage import IcMaster, ImportBatch, ImportProfile, UsageRecord  # noqa: F401
 from .vehicle import Vehicle  # noqa: F401

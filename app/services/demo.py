@@ -8,12 +8,14 @@ import random
 import zengin_code
 
 from app.domain.card_lifecycle import CANCEL, LOSS, REISSUE, VEHICLE_CHANGE
+from app.domain.errors import DomainError
 from app.extensions import appbuilder, db
 from app.models import Agency, Card, CardEvent, Member, MemberAccount, Vehicle
 from app.security.roles import ROLE_MANAGER, ROLE_MEMBER, ROLE_STAFF
+from app.security.secret_key import is_production
 
 from .cards import apply_card_event, prepare_new_card
-from .setup import ensure_operator
+from .setup import ensure_operator, is_production_database
 
 DEMO_PASSWORD = "tollbook-demo"
 _COMPANIES = [
@@ -49,6 +51,10 @@ def _user(username, first, role_name, password):
 
 
 def load_demo_data() -> str:
+    # Demo users have a published password (DEMO_PASSWORD): they must never exist in production.
+    if is_production() or is_production_database():
+        raise DomainError("本番環境のデータベースにはデモデータを入れられません（本番の印が付いているか、"
+                          "TOLLBOOK_ENV=production で実行しています）。何も変更していません。")
     if db.session.query(Member).first() is not None:
         return "デモデータは既に入っています（何も変更していません）。"
     rng = random.Random(20261125)

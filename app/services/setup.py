@@ -6,8 +6,9 @@ from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_migrate import upgrade
 
 from app.extensions import appbuilder, db
-from app.models import OperatorSettings
+from app.models import OperatorSettings, SystemSetting
 from app.security.roles import ROLE_ADMIN
+from app.security.secret_key import PRODUCTION, is_production
 
 from .profiles import ensure_shipped_profiles
 from .tariff import ensure_default_tariff
@@ -50,8 +51,25 @@ def ensure_admin(password: str | None, username: str = "admin") -> tuple[str, st
     return username, password
 
 
+def mark_production() -> None:
+    """Record in the database itself that it is a production one (never demo data again)."""
+    setting = db.session.get(SystemSetting, "environment")
+    if setting is None:
+        db.session.add(SystemSetting(key="environment", value=PRODUCTION))
+    else:
+        setting.value = PRODUCTION
+    db.session.commit()
+
+
+def is_production_database() -> bool:
+    setting = db.session.get(SystemSetting, "environment")
+    return setting is not None and setting.value == PRODUCTION
+
+
 def initialize(admin_password: str | None = None) -> tuple[str, str | None]:
     migrate_database()
+    if is_production():
+        mark_production()
     sync_roles_and_permissions()
     ensure_operator()
     ensure_shipped_profiles()

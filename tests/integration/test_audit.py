@@ -120,7 +120,7 @@ def mixed_log(db, client):
     """Rows by the staff screens (member) and by a command (member, vehicle, card, card event)."""
     login(client, "staff", STAFF_PASSWORD)
     add_member_by_screen(client, db)
-    client.get("/logout/")
+    client.post("/logout/")
     with acting_as("flask etc demo"):
         member = Member(code="D0001", name="デモ運輸株式会社", kana="デモウンユ")
         vehicle = Vehicle(member=member, plate_region="練馬", plate_class_number="800", plate_kana="か",

@@ -84,7 +84,7 @@ def close_month(client, month=MONTH):
 def relogin(client, username, password):
     from flask import g
 
-    client.get("/logout/")
+    client.post("/logout/")
     g.pop("_login_user", None)  # the tests' requests share one app context (Flask-Login's cached user)
     login(client, username, password)
 

@@ -330,7 +330,7 @@ def test_every_admin_page_is_japanese(app, client, data, identifiers):
     saved = _check(client, "/agencyview/add", failures, method="post",
                    data={"code": "A002", "name": "中央ビジネス"}, follow_redirects=True)
     assert "登録しました。" in saved
-    _check(client, "/logout/", failures, follow_redirects=True)
+    _check(client, "/logout/", failures, method="post", follow_redirects=True)
 
     # the member portal, as a member
     from app.extensions import appbuilder, db as database

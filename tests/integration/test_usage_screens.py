@@ -452,7 +452,7 @@ def test_member_role_is_refused_on_every_new_route(client, staff_client, db, usa
     upload(staff_client, meisai())
     [batch] = batches(db)
     profile_id = db.session.scalar(select(ImportProfile.id).where(ImportProfile.name == "etc-meisai"))
-    staff_client.get("/logout/")
+    staff_client.post("/logout/")
     # member1 has no member account here, so its landing page (the portal) answers 403: no follow
     assert client.post("/login/", data={"username": "member1", "password": MEMBER_PASSWORD}).status_code == 302
     for url in new_routes(batch.id, profile_id):
