@@ -1,7 +1,7 @@
 """system_setting: facts about the installation (the production mark that refuses demo data)
 
 Revision ID: b7d1e5a0c912
-Revises: 04455bbfe7af
+Revises: b7e1c0a2d5f3
 Create Date: 2026-11-29 17:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7d1e5a0c912'
-down_revision = '04455bbfe7af'
+down_revision = 'b7e1c0a2d5f3'
 branch_labels = None
 depends_on = None
 
