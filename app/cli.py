@@ -93,15 +93,17 @@ def master_template_command(output):
 @etc.command("import", help="走行明細ファイルを1件取り込みます（全件成功時のみ登録、同じファイルは二重に取り込みません）。")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "profile_name", default=None, help="取込形式名（etc-meisai, nexco-fixed, tollbook-csv など）。省略時は見出し行から判定します。")
-@click.option("--month", default=None, help="利用月 YYYY-MM。省略時は明細の日付から決めます。")
+@click.option("--month", default=None, help="利用月（2026-10、2026/10、202610 など）。省略時は明細の日付から決めます。")
 @click.option("--replace", is_flag=True, help="同じ形式・同じ月の取込を、このファイルで差し替えます（旧取込は記録に残ります）。")
 @with_appcontext
 def import_command(path, profile_name, month, replace):
     from app.domain.errors import DomainError
+    from app.domain.month import Month
     from app.services.usage_import import ImportRefused, detect_profile, import_usage_file
 
     with acting_as("flask etc import"):
         try:
+            month = Month.parse(month, "利用月") if month else None
             profile_name = profile_name or detect_profile(path)
             summary = import_usage_file(path, profile_name, usage_month=month, replace=replace,
                                         progress=_progress_printer())
@@ -168,8 +170,10 @@ def export_group():
 @with_appcontext
 @exits_on_domain_error
 def export_usage_command(month, output):
+    from app.domain.month import Month
     from app.services.usage_export import export_usage
 
+    month = Month.parse(month, "利用月")
     count = export_usage(month, output)
     click.echo(f"{month} の走行明細 {count:,}件を書き出しました: {output}")
 
@@ -180,8 +184,10 @@ def export_usage_command(month, output):
 @with_appcontext
 @exits_on_domain_error
 def export_invoice_list_command(month, output):
+    from app.domain.month import Month
     from app.services.invoice_list import export_invoice_list
 
+    month = Month.parse(month, "請求月")
     count = export_invoice_list(month, output)
     click.echo(f"{month} の請求一覧 {count:,}件を書き出しました: {output}")
 
@@ -191,8 +197,10 @@ def export_invoice_list_command(month, output):
 @with_appcontext
 @exits_on_domain_error
 def bill_command(month):
-    from app.services.billing import run_billing
+    from app.domain.month import Month
+    from app.services.billing.draft import run_billing
 
+    month = Month.parse(month, "請求月")
     with acting_as("flask etc bill"):
         summary = run_billing(month)
     click.echo(str(summary))
@@ -211,8 +219,10 @@ def bill_command(month):
 def close_command(month):
     import getpass
 
-    from app.services.billing import close_billing_run
+    from app.domain.month import Month
+    from app.services.billing.close import close_billing_run
 
+    month = Month.parse(month, "請求月")
     with acting_as("flask etc close"):
         run = close_billing_run(month, f"flask etc close（{getpass.getuser()}）")
     click.echo(f"{run.month} を締めました: 請求書 {run.invoice_count:,}件, 請求金額 {run.total:,}円"

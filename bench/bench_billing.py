@@ -1,4 +1,4 @@
-"""Billing benchmark: a month's billing run (app.services.billing.run_billing) against a raw SQL
+"""Billing benchmark: a month's billing run (app.services.billing.draft.run_billing) against a raw SQL
 GROUP BY of the same usage per card, on SQLite and PostgreSQL (docs/performance.md, "Billing run").
 
 For each database (bench/out/bench_billing.db, and a fresh PostgreSQL database
@@ -48,17 +48,10 @@ def _app(url: str):
 
 
 def _load(connection, table: str, columns: list[str], rows: list[tuple]) -> None:
-    """Bulk load on the app's own connection: COPY on PostgreSQL, executemany on SQLite."""
-    cursor = connection.connection.dbapi_connection.cursor()
-    if connection.dialect.name == "postgresql":
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" for _ in columns)
-        for start in range(0, len(rows), 10_000):
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                               rows[start:start + 10_000])
+    """Bulk load on the app's own connection (app.services.bulk: COPY on PostgreSQL, executemany on SQLite)."""
+    from app.services.bulk import bulk_insert
+
+    bulk_insert(table, columns, rows, connection)
 
 
 def generate(connection, members: int, cards: int, rows: int, seed: int = 20261001) -> dict:
@@ -139,7 +132,8 @@ def worker(url: str, members: int, cards: int, rows: int) -> dict:
 
     from app.extensions import db
     from app.services.actor import acting_as
-    from app.services.billing import close_billing_run, run_billing
+    from app.services.billing.close import close_billing_run
+    from app.services.billing.draft import run_billing
     from app.services.setup import initialize
 
     result = {"db": "postgresql" if url.startswith("postgresql") else "sqlite"}

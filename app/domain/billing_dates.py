@@ -1,27 +1,26 @@
 """請求日 and 振替日: the dates an invoice carries (etc-domain.md §6: 月末締め, 請求書は翌月20日頃,
 口座振替は翌々月5日/6日, a bank holiday moves the debit to the next bank business day)."""
-import calendar
 import datetime as dt
 
 import jpholiday
 
+from .month import Month
+
 BANK_NEW_YEAR_HOLIDAYS = {(12, 31), (1, 1), (1, 2), (1, 3)}  # 銀行休業日 besides weekends and 祝日
 
 
-def month_first_last(month: str) -> tuple[dt.date, dt.date]:
-    year, mon = int(month[:4]), int(month[5:7])
-    return dt.date(year, mon, 1), dt.date(year, mon, calendar.monthrange(year, mon)[1])
+def month_first_last(month: Month | str) -> tuple[dt.date, dt.date]:
+    month = Month.of(month)
+    return month.first_day, month.last_day
 
 
-def add_months(month: str, count: int) -> str:
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + count
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+def add_months(month: Month | str, count: int) -> str:
+    return str(Month.of(month).plus(count))
 
 
-def day_in_month(month: str, day: int) -> dt.date:
+def day_in_month(month: Month | str, day: int) -> dt.date:
     """Day `day` of `month`, or the month's last day when it has fewer days (31 → 2/28)."""
-    first, last = month_first_last(month)
-    return first.replace(day=max(1, min(day, last.day)))
+    return Month.of(month).day(day)
 
 
 def is_bank_business_day(day: dt.date) -> bool:

@@ -1,12 +1,6 @@
-import datetime as dt
-
 from sqlalchemy import Column, DateTime, Integer, String
 
-
-
-def now_jst() -> dt.datetime:
-    """Japan time, naive, as every date in Tollbook is (architecture.md: Asia/Tokyo)."""
-    return dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).replace(tzinfo=None)
+from app.domain.clock import now_jst  # noqa: F401  Japan time: the one clock (app/domain/clock.py)
 
 
 class TimestampMixin:

@@ -12,6 +12,8 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models.usage import IcMaster
 
+from .unit_of_work import transactional
+
 REGIONS = {"地方部": "rural", "大都市近郊": "urban", "rural": "rural", "urban": "urban", "": None}
 HEADERS = ("ICコード", "IC名", "路線", "道路事業者", "地域区分")
 
@@ -26,6 +28,7 @@ def _read_text(path: Path) -> str:
     raise DomainError(f"{path.name}: 文字コードが UTF-8 でも cp932 でもありません。")
 
 
+@transactional
 def import_ic_master(path: str | Path) -> str:
     path = Path(path)
     rows = list(csv.reader(io.StringIO(_read_text(path))))
@@ -63,5 +66,4 @@ def import_ic_master(path: str | Path) -> str:
             for name, value in item.items():
                 setattr(existing, name, value)
             updated += 1
-    db.session.commit()
     return f"{path.name}: IC {created}件を登録、{updated}件を更新しました。"

@@ -5,12 +5,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.exports.excel import workbook_bytes
+from app.domain.month import Month
 from app.extensions import db
 from app.labels import member_term
 from app.models import Member
 from app.models.billing import CANCELLED, Invoice
 
-from .months import parse_month
 
 MONEY_COLUMNS = (3, 4, 5, 6, 7, 8)
 
@@ -24,7 +24,7 @@ def invoice_list_rows(month: str) -> list[list]:
     """Rows in member-code order, then the totals row (its code cell reads 合計). 割引額 is positive
     (what the member saves); 利用額 − 割引額 + 手数料 + 訂正額 = 請求金額; 消費税 is the part of it that is
     tax (内税, once per rate per invoice)."""
-    month = parse_month(month)
+    month = str(Month.of(month))
     rows, totals = [], [0] * 6
     query = (select(Member.code, Member.name, Invoice.number, Invoice.usage_total, Invoice.discount_total,
                     Invoice.fee_total, Invoice.adjustment_total, Invoice.tax_amount, Invoice.total)
@@ -40,7 +40,7 @@ def invoice_list_rows(month: str) -> list[list]:
 
 def export_invoice_list(month: str, path: str | Path) -> int:
     """Write the list as .xlsx (yen with thousands separators). Returns the number of invoices."""
-    month = parse_month(month)
+    month = str(Month.of(month))
     rows = invoice_list_rows(month)
     data = workbook_bytes([(f"請求一覧 {month}", invoice_list_headers(), rows, MONEY_COLUMNS)])
     Path(path).write_bytes(data)

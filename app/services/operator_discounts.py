@@ -18,11 +18,11 @@ from sqlalchemy import delete, tuple_
 
 from app.domain.errors import DomainError
 from app.domain.text import digits_only
+from app.domain.month import Month
 from app.extensions import db
 from app.models.billing import OperatorDiscountReport
 from app.models.mixins import now_jst
 
-from .months import parse_month
 
 HEADERS = ("利用月", "道路事業者", "カード番号", "割引額")
 
@@ -62,7 +62,7 @@ def import_operator_discounts(path: str | Path) -> str:
         cells = cells + [""] * (len(header) - len(cells))
         month_text, road, card, amount_text = (cells[index[h]].strip() for h in HEADERS)
         try:
-            month = parse_month(month_text)
+            month = str(Month.parse(month_text, "利用月"))
         except DomainError:
             errors.append(f"{line_no}行目 利用月: 「{month_text}」は YYYY-MM の形で書いてください。")
             continue

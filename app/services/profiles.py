@@ -10,9 +10,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.usage import ImportProfile
 
+from .unit_of_work import transactional
+
 SHIPPED = Path(__file__).resolve().parent.parent / "importers" / "profiles"
-_FIELDS = ("label", "file_type", "encoding", "header_rows", "columns", "date_format", "time_format", "discount_sign",
-           "vehicle_class_codes", "road_operator", "layout_verified", "note")
+PROFILE_FIELDS = ("label", "file_type", "encoding", "header_rows", "columns", "date_format", "time_format",
+                  "discount_sign", "vehicle_class_codes", "road_operator", "layout_verified", "note")
 
 
 def shipped_profiles() -> list[dict]:
@@ -23,7 +25,30 @@ def ensure_shipped_profiles() -> int:
     created = 0
     for spec in shipped_profiles():
         if db.session.scalar(select(ImportProfile.id).where(ImportProfile.name == spec["name"])) is None:
-            db.session.add(ImportProfile(name=spec["name"], **{k: spec.get(k) for k in _FIELDS if k in spec}))
+            db.session.add(ImportProfile(name=spec["name"], **{k: spec.get(k) for k in PROFILE_FIELDS if k in spec}))
             created += 1
     db.session.commit()
     return created
+
+
+def copy_name(name: str) -> str:
+    """'etc-meisai' → 'etc-meisai-copy' (then -copy2, -copy3, … while taken)."""
+    taken = set(db.session.scalars(select(ImportProfile.name)))
+    base = f"{name[:35]}-copy"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}{n}", n + 1
+    return candidate
+
+
+@transactional
+def copy_profiles(profiles: list[ImportProfile]) -> list[ImportProfile]:
+    """取込形式をコピー: one clone per profile, 'name-copy' with the same settings, label （コピー）."""
+    clones = []
+    for item in profiles:
+        clone = ImportProfile(name=copy_name(item.name), **{f: getattr(item, f) for f in PROFILE_FIELDS})
+        clone.label = f"{item.label}（コピー）"[:100]
+        db.session.add(clone)
+        db.session.flush()
+        clones.append(clone)
+    return clones

@@ -15,6 +15,8 @@ from app.domain.tariff import Rule, parse_rule, rules_for
 from app.extensions import db
 from app.models.tariff import TariffRule
 
+from .unit_of_work import transactional
+
 DEFAULT_TARIFF = Path(__file__).resolve().parent.parent / "tariffs" / "default.yaml"
 _FIXED_KEYS = ("id", "type", "label", "valid_from", "valid_to", "scope", "rounding")
 
@@ -111,6 +113,7 @@ def _overlaps(rules: list[Rule]) -> list[str]:
     return errors
 
 
+@transactional
 def import_tariff(path: str | Path) -> str:
     """Replace every rule with the file's, in one transaction, after checking all of them."""
     path = Path(path)
@@ -120,16 +123,11 @@ def import_tariff(path: str | Path) -> str:
         raise TariffImportRefused(path.name, [f"YAML として読めません（{error}）。"]) from None
     rules = check_tariff_data(data, path.name)
     session = db.session
-    try:
-        # ORM deletes and inserts (a few dozen rows): the audit log records every rule removed and added.
-        for row in session.scalars(select(TariffRule)):
-            session.delete(row)
-        session.flush()
-        session.add_all(_rows_of(rules))
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+    # ORM deletes and inserts (a few dozen rows): the audit log records every rule removed and added.
+    for row in session.scalars(select(TariffRule)):
+        session.delete(row)
+    session.flush()
+    session.add_all(_rows_of(rules))
     ids = len({r.rule_id for r in rules})
     return f"{path.name}: 料金表を取り込みました（規則 {ids}件, 版 {len(rules)}件）。"
 

@@ -1,9 +1,8 @@
 """A month of usage records as Excel (write-only workbook: streamed, flat memory)."""
-import datetime as dt
-
 from sqlalchemy import select
 
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.models import Member
@@ -31,11 +30,8 @@ def flag_text(flags: int) -> str:
     return "・".join(name for bit, name in FLAG_NAMES.items() if (flags or 0) & bit)
 
 
-def export_usage(month: str, output: str) -> int:
-    try:
-        dt.datetime.strptime(month, "%Y-%m")
-    except ValueError:
-        raise DomainError(f"利用月「{month}」は YYYY-MM の形で指定してください（例: 2026-10）。") from None
+def export_usage(month, output: str) -> int:
+    month = str(Month.of(month))
     count = 0
 
     def rows():

@@ -7,7 +7,6 @@ list names the file, line, column, value and reason.
 """
 import codecs
 import csv
-import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import BinaryIO, Callable
 from sqlalchemy import delete, func, select, update
 
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.domain.usage_format import (FIELDS, REQUIRED, Layout, RowError, make_extractor, make_row_parser,
                                      resolve_columns)
 from app.extensions import db
@@ -25,7 +25,9 @@ from app.models.usage import (BATCH_ACTIVE, BATCH_DELETED, BATCH_REPLACED, FLAG_
                               FLAG_USED_AFTER_LOSS, ImportBatch, ImportProfile, UsageRecord)
 
 from .actor import current_actor
+from .bulk import BulkInserter
 from .months import ensure_month_open
+from .unit_of_work import transactional
 
 CHUNK = 10_000
 MAX_ERRORS = 1000
@@ -140,41 +142,7 @@ class _Lines:
         return text
 
 
-class _Loader:
-    """Chunked bulk insert on the session's own connection (same transaction as the batch row)."""
-
-    def __init__(self, session):
-        self.connection = session.connection()
-        self.dialect = self.connection.dialect.name
-        dbapi = self.connection.connection.dbapi_connection
-        self.cursor = dbapi.cursor()
-        columns = ", ".join(USAGE_COLUMNS)
-        if self.dialect == "postgresql":
-            self.copy_cm = self.cursor.copy(f"COPY usage_record ({columns}) FROM STDIN")
-            self.copy = self.copy_cm.__enter__()
-        else:
-            marks = ", ".join("?" for _ in USAGE_COLUMNS)
-            self.sql = f"INSERT INTO usage_record ({columns}) VALUES ({marks})"
-
-    def write(self, rows: list[tuple]):
-        if self.dialect == "postgresql":
-            write_row = self.copy.write_row
-            for row in rows:
-                write_row(row)
-        else:
-            self.cursor.executemany(self.sql, rows)
-
-    def close(self, failed: bool):
-        if self.dialect == "postgresql":
-            if failed:
-                try:
-                    self.copy_cm.__exit__(RuntimeError, RuntimeError("取込中止"), None)
-                except Exception:  # noqa: BLE001  the abort itself raises; the rollback follows
-                    pass
-            else:
-                self.copy_cm.__exit__(None, None, None)
-
-
+@transactional
 def import_usage_file(source: str | Path | BinaryIO, profile_name: str, usage_month: str | None = None,
                       replace: bool = False, file_name: str | None = None,
                       progress: Callable[[int, int, int], None] | None = None) -> ImportSummary:
@@ -206,11 +174,8 @@ def import_usage_file(source: str | Path | BinaryIO, profile_name: str, usage_mo
             handle.close()
 
 
-def _check_month(text: str) -> str:
-    try:
-        return dt.datetime.strptime(text.strip(), "%Y-%m").strftime("%Y-%m")
-    except ValueError:
-        raise DomainError(f"利用月「{text}」は YYYY-MM の形で指定してください（例: 2026-10）。", "month") from None
+def _check_month(value) -> str:
+    return str(Month.parse(value, "利用月"))
 
 
 def detect_encoding(handle: BinaryIO) -> str:
@@ -259,7 +224,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     batch_id = batch.id
     month = usage_month
     months_seen: dict[str, int] = {}
-    loader = _Loader(session)
+    loader = BulkInserter("usage_record", USAGE_COLUMNS, session)  # chunked, same transaction as the batch row
     bad_lines = lines.bad if lines is not None else []  # the same list, filled as lines are decoded
     chunk: list[tuple] = []
     count = total = flagged = unregistered = after_loss = 0
@@ -390,6 +355,7 @@ def _replace_previous(session, new_batch_id, profile, month, name) -> int:
     return previous.id
 
 
+@transactional
 def delete_batch(batch_id: int) -> ImportBatch:
     """Remove a batch's rows while its month is open; the batch row stays, marked 削除済."""
     session = db.session
@@ -399,7 +365,6 @@ def delete_batch(batch_id: int) -> ImportBatch:
     ensure_month_open(batch.usage_month)
     session.execute(delete(UsageRecord).where(UsageRecord.batch_id == batch.id))
     batch.status = BATCH_DELETED
-    session.commit()
     return batch
 
 

@@ -6,6 +6,7 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from wtforms.fields.core import UnboundField
 
+from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 
 from app.exports.excel import workbook_bytes
@@ -103,7 +104,7 @@ class TollbookModelView(ModelView):
         rows = ([self._export_value(item, c) for c in columns] for item in items)
         money = [i for i, c in enumerate(columns) if c in self.money_columns]
         body = workbook_bytes([(self.export_title, headers, rows, money)])
-        name = f"{self.export_title}_{dt.date.today():%Y%m%d}.xlsx"
+        name = f"{self.export_title}_{today_jst():%Y%m%d}.xlsx"
         return Response(body, mimetype=XLSX, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"})
 

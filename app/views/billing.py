@@ -6,7 +6,6 @@ service function and show its result or its Japanese refusal. Who may do what is
 (app/security/roles.py): staff (事務) run drafts and register corrections, the manager (責任者) closes
 the month (can_close), members see nothing here.
 """
-import datetime as dt
 import re
 import unicodedata
 
@@ -21,7 +20,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app.domain.card_number import format_card_number
+from app.domain.clock import today_jst
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term, with_member
@@ -29,17 +30,18 @@ from app.models import Card, OperatorSettings
 from app.models.billing import (CANCELLED, DRAFT, INVOICE_DRAFT, ISSUED, RUN_STATUSES, BillingRun, Invoice)
 from app.models.member import PAYMENT_METHODS
 from app.models.usage import BATCH_ACTIVE, ImportBatch
-from app.services.billing import (adjustments_for, add_adjustment, close_billing_run, operator_check,
-                                  reissue_invoice, review, run_billing)
+from app.services.billing.close import close_billing_run
+from app.services.billing.corrections import add_adjustment, adjustments_for, reissue_invoice
+from app.services.billing.draft import run_billing
+from app.services.billing.review import operator_check, review
 from app.services.invoice_list import MONEY_COLUMNS, invoice_list_headers, invoice_list_rows
-from app.services.months import parse_month
 
 from .base import TollbookModelView
 from .formatting import date_jp, right, yen
-from .usage import MONTH, _download, month_jp
+from .usage import _download, month_jp
 
 
-# Where staff fix what a warning is about (app.services.billing.BillingWarning.code).
+# Where staff fix what a warning is about (app.services.billing.review.BillingWarning.code).
 WARNING_LINKS = {
     "unregistered_card": ("UnregisteredCardView.list", "未登録カードを開く", True),
     "used_after_loss": ("UsageAlertView.list", "紛失後利用を開く", True),
@@ -90,7 +92,7 @@ def _month_arg(months: list[str]) -> str:
     month = (request.args.get("month") or "").strip()
     if month:
         try:
-            return parse_month(month)
+            return str(Month.parse(month, "請求月"))
         except DomainError as error:
             flash(error.message, "warning")
     return months[0] if months else ""
@@ -144,10 +146,9 @@ class BillingView(BaseView):
     def run(self):
         month_text = (request.form.get("month") or "").strip()
         try:
-            month = parse_month(month_text)
+            month = str(Month.parse(month_text, "請求月"))
             summary = run_billing(month)
         except DomainError as error:
-            db.session.rollback()
             _flash_error(error)
             return redirect(url_for("BillingView.list", month=month_text or None))
         flash(str(summary).rsplit(" ", 1)[0], "success")  # without the seconds
@@ -156,8 +157,7 @@ class BillingView(BaseView):
     @expose("/month/<month>")
     @has_access
     def review(self, month):
-        if not MONTH.match(month or ""):
-            abort(404)
+        month = _url_month(month)
         result = review(month)
         check = operator_check(month)
         links = {w.code: _warning_link(w, month) for w in result.warnings}
@@ -173,12 +173,10 @@ class BillingView(BaseView):
     @expose("/close/<month>", methods=["POST"])
     @has_access
     def close(self, month):
-        if not MONTH.match(month or ""):
-            abort(404)
+        month = _url_month(month)
         try:
             run = close_billing_run(month, current_user.username)
         except DomainError as error:
-            db.session.rollback()
             _flash_error(error)
             return redirect(url_for("BillingView.review", month=month))
         flash(f"{month_jp(run.month)}を締めました: 請求書 {run.invoice_count:,}件に番号を付けて発行しました"
@@ -188,9 +186,15 @@ class BillingView(BaseView):
 
 def _default_month() -> str:
     """Last month (Japan time): what is billed at the start of a month."""
-    today = dt.date.today()
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first:%Y-%m}"
+    return str(Month.containing(today_jst()).previous())
+
+
+def _url_month(text: str) -> str:
+    """The month in a URL ('2026-10', also '2026-1' or '202610'); 404 for anything else."""
+    try:
+        return str(Month.parse(text))
+    except DomainError:
+        abort(404)
 
 
 # ---- 請求書 ---------------------------------------------------------------------------------------
@@ -284,7 +288,7 @@ class InvoiceView(TollbookModelView):
         rows = ([self._export_value(item, c) for c in columns] for item in items)
         money = [i for i, c in enumerate(columns) if c in self.money_columns]
         body = workbook_bytes([(f"{self.export_title} {month}".strip(), headers, rows, money)])
-        return _download(body, f"請求書一覧_{month or 'all'}_{dt.date.today():%Y%m%d}.xlsx")
+        return _download(body, f"請求書一覧_{month or 'all'}_{today_jst():%Y%m%d}.xlsx")
 
     def _export_value(self, item, column):
         if column == "status_name":
@@ -332,7 +336,6 @@ class InvoiceView(TollbookModelView):
             amount = parse_yen(form["amount"])
             adjustment = add_adjustment(invoice.id, amount, form["description"], current_user.username)
         except DomainError as error:
-            db.session.rollback()
             flash(error.message, "danger")
             form["error_field"] = error.field or "amount"
             form["error"] = error.message
@@ -351,7 +354,6 @@ class InvoiceView(TollbookModelView):
         try:
             corrected = reissue_invoice(invoice.id, reason, current_user.username)
         except DomainError as error:
-            db.session.rollback()
             flash(error.message, "danger")
             return self._render_show(self._issued(pk), form={"reissue": {"reason": reason, "error": error.message}},
                                      status=400)

@@ -24,6 +24,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app.services.tariff import rule_as_data
+from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.pricing.rounding import ROUNDING_NAMES
 from app.domain.card_number import CARD_KINDS
@@ -245,7 +246,7 @@ class TariffRuleView(TollbookModelView):
             path = Path(folder) / "tariff.yaml"
             export_tariff(path)
             body = path.read_bytes()
-        return _download(body, f"料金表_{dt.date.today():%Y%m%d}.yaml", "application/x-yaml; charset=utf-8")
+        return _download(body, f"料金表_{today_jst():%Y%m%d}.yaml", "application/x-yaml; charset=utf-8")
 
     @expose("/upload/", methods=["GET", "POST"])
     @has_access
@@ -264,10 +265,8 @@ class TariffRuleView(TollbookModelView):
                     try:
                         summary = import_tariff(path)
                     except TariffImportRefused as refused:
-                        db.session.rollback()
                         message, errors = refused.message, refused.errors
                     except DomainError as error:
-                        db.session.rollback()
                         message = error.message
             if summary:
                 flash(summary, "success")

@@ -1,11 +1,11 @@
 """マスタ取込（Excel）: upload the workbook; see the summary, or the list of problems and nothing saved."""
-import datetime as dt
 from urllib.parse import quote
 
 from flask import Response, request
 from flask_appbuilder import BaseView, expose, has_access
 from flask_wtf.csrf import generate_csrf
 
+from app.domain.clock import today_jst
 from app.importers.master_excel import CellError, template_bytes
 from app.services.master_import import MasterImportFailed, import_master_file
 
@@ -36,6 +36,6 @@ class MasterImportView(BaseView):
     @expose("/template/")
     @has_access
     def template(self):
-        name = f"マスタ取込ひな形_{dt.date.today():%Y%m%d}.xlsx"
+        name = f"マスタ取込ひな形_{today_jst():%Y%m%d}.xlsx"
         return Response(template_bytes(), mimetype=XLSX,
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

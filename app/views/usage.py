@@ -19,7 +19,9 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from app.domain.clock import today_jst
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term
@@ -35,15 +37,15 @@ from .base import XLSX, TollbookModelView
 from .formatting import date_jp, right, yen
 
 PAGE_SIZE = 50
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 FLAG_CHOICES = {"unregistered": FLAG_UNREGISTERED_CARD, "after_loss": FLAG_USED_AFTER_LOSS}
 
 
-def month_jp(month: str | None) -> str:
+def month_jp(month) -> str:
     """'2026-10' → '2026年10月'."""
-    if not month or not MONTH.match(month):
-        return month or ""
-    return f"{int(month[:4])}年{int(month[5:])}月"
+    try:
+        return Month.parse(month).label if month else ""
+    except DomainError:
+        return str(month)
 
 
 def _download(body: bytes, name: str, mimetype: str = XLSX) -> Response:
@@ -109,7 +111,6 @@ class ImportBatchView(TollbookModelView):
         try:
             deleted = delete_batch(batch.id)
         except DomainError as error:
-            db.session.rollback()
             if batch.status == BATCH_ACTIVE:
                 flash(f"取込#{batch.id} は削除できません: {error.message}", "danger")
             else:
@@ -174,9 +175,12 @@ class _UsageListView(BaseView):
         f = UsageFilter(months=months)
         month = (request.args.get("month") or "").strip()
         f.batch_id = _int_arg("batch")
-        if month and not MONTH.match(month):
-            f.problems.append(f"利用月「{month}」は YYYY-MM の形で指定してください（例: 2026-10）。")
-            month = ""
+        if month:
+            try:
+                month = str(Month.parse(month, "利用月"))
+            except DomainError as error:
+                f.problems.append(error.message)
+                month = ""
         if not month and f.batch_id:
             batch = db.session.get(ImportBatch, f.batch_id)
             month = batch.usage_month if batch is not None else ""
@@ -306,7 +310,7 @@ class _UsageListView(BaseView):
         except DomainError as error:
             flash(error.message, "danger")
             return redirect(url_for(f"{self.__class__.__name__}.list", **f.args()))
-        name = f"{self.title}_{f.month or 'all'}_{dt.date.today():%Y%m%d}.xlsx"
+        name = f"{self.title}_{f.month or 'all'}_{today_jst():%Y%m%d}.xlsx"
         return _download(body, name)
 
 

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models.usage import IcMaster, ImportBatch, ImportProfile
 from app.services.ic_master import HEADERS as IC_HEADERS
 from app.services.ic_master import import_ic_master
+from app.services.profiles import PROFILE_FIELDS, copy_profiles
 
 from .base import TollbookModelView
 
@@ -115,8 +116,6 @@ def _verified_badge(value):
                   '未検証</span>')
 
 
-PROFILE_FIELDS = ("label", "file_type", "encoding", "header_rows", "columns", "date_format", "time_format",
-                  "discount_sign", "vehicle_class_codes", "road_operator", "layout_verified", "note")
 
 
 def _profile_form_fields():
@@ -208,28 +207,12 @@ class ImportProfileView(TollbookModelView):
         if not items:
             flash("コピーする取込形式を選んでください。", "warning")
             return redirect(url_for("ImportProfileView.list"))
-        clones = []
-        for item in items:
-            name = copy_name(item.name)
-            clone = ImportProfile(name=name, **{f: getattr(item, f) for f in PROFILE_FIELDS})
-            clone.label = f"{item.label}（コピー）"[:100]
-            db.session.add(clone)
-            db.session.flush()
-            clones.append(clone)
-            flash(f"取込形式「{item.name}」をコピーして「{name}」を作りました。名前と設定を確認してください。", "success")
-        db.session.commit()
+        clones = copy_profiles(items)
+        for item, clone in zip(items, clones):
+            flash(f"取込形式「{item.name}」をコピーして「{clone.name}」を作りました。名前と設定を確認してください。", "success")
         if len(clones) == 1:
             return redirect(url_for("ImportProfileView.edit", pk=clones[0].id))
         return redirect(url_for("ImportProfileView.list"))
-
-
-def copy_name(name: str) -> str:
-    taken = set(db.session.scalars(select(ImportProfile.name)))
-    base = f"{name[:35]}-copy"
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}{n}", n + 1
-    return candidate
 
 
 class IcMasterView(TollbookModelView):
@@ -283,7 +266,6 @@ class IcMasterView(TollbookModelView):
                     try:
                         summary = import_ic_master(path)
                     except DomainError as error:
-                        db.session.rollback()
                         errors = error.message
         return self.render_template("tollbook/usage_ic_upload.html", errors=errors, summary=summary,
                                     headers=IC_HEADERS, csrf_token=generate_csrf), status

@@ -32,13 +32,14 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.exports.excel import csv_text
 from app.extensions import db
 from app.models.usage import ImportProfile
 from app.services.actor import acting_as
 from app.services.usage_import import ImportRefused, import_usage_file
 
-from .usage import MONTH, month_jp
+from .usage import month_jp
 from .formatting import yen
 
 log = logging.getLogger(__name__)
@@ -91,15 +92,12 @@ def _run(app, job_id: str, path: str, username: str, user_id: int | None, profil
                 summary = import_usage_file(path, profile, usage_month=month, replace=replace,
                                             file_name=file_name, progress=progress)
             except ImportRefused as refused:
-                db.session.rollback()
                 _update(job_id, state=REFUSED, message=refused.message,
                         errors=[dataclasses.astuple(e) for e in refused.errors])
             except DomainError as error:
-                db.session.rollback()
                 _update(job_id, state=REFUSED, message=error.message, errors=[])
             except Exception:  # noqa: BLE001  shown as a Japanese message; the log keeps the trace
                 log.exception("usage import job %s failed", job_id)
-                db.session.rollback()
                 _update(job_id, state=FAILED, errors=[],
                         message="取込中に予期しないエラーが発生しました。何も登録していません。管理者に連絡してください。")
             else:
@@ -168,8 +166,11 @@ class UsageUploadView(BaseView):
         if db.session.scalar(select(ImportProfile.id).where(ImportProfile.name == profile)) is None:
             return self._refuse("取込形式を選んでください。")
         month = (request.form.get("month") or "").strip() or None
-        if month and not MONTH.match(month):
-            return self._refuse(f"利用月「{month}」は YYYY-MM の形で入力してください（例: 2026-10）。")
+        if month:
+            try:
+                month = str(Month.parse(month, "利用月"))
+            except DomainError as error:
+                return self._refuse(error.message)
         replace = request.form.get("replace") in ("1", "on", "true", "y")
         running = _running_job()
         if running is not None:

@@ -16,8 +16,10 @@ from app.models.billing import (CANCELLED, CLOSED, CORRECTED, ISSUED, REGULAR, B
                                 InvoiceAdjustment, InvoiceLine, InvoiceTaxSubtotal)
 from app.models.usage import FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, ImportBatch, ImportProfile, UsageRecord
 from app.services.actor import acting_as
-from app.services.billing import (add_adjustment, adjustments_for, billing_warnings, close_billing_run,
-                                  operator_check, reissue_invoice, review, run_billing)
+from app.services.billing.close import close_billing_run
+from app.services.billing.corrections import add_adjustment, adjustments_for, reissue_invoice
+from app.services.billing.draft import run_billing
+from app.services.billing.review import billing_warnings, operator_check, review
 from app.services.cards import apply_card_event, prepare_new_card
 from app.services.invoice_list import export_invoice_list, invoice_list_rows
 from app.services.operator_discounts import OperatorDiscountImportRefused, import_operator_discounts

@@ -128,9 +128,9 @@ def test_import_month_and_replace_options(db, cards, runner):
 
 
 def test_import_refusals_exit_1(db, cards, runner):
-    bad_month = invoke(runner, "import", fixture("etc-meisai-2026-10.csv"), "--month", "2026/10")
+    bad_month = invoke(runner, "import", fixture("etc-meisai-2026-10.csv"), "--month", "2026-13")
     assert bad_month.exit_code == 1
-    assert "YYYY-MM の形で指定してください" in bad_month.stderr
+    assert "利用月「2026-13」は YYYY-MM の形で指定してください" in bad_month.stderr
     unknown = invoke(runner, "import", fixture("etc-meisai-2026-10.csv"), "--format", "nope")
     assert unknown.exit_code == 1
     assert "取込形式「nope」は登録されていません" in unknown.stderr
@@ -223,8 +223,28 @@ def test_export_usage_writes_a_japanese_workbook(db, cards, runner, tmp_path):
     assert sheet.cell(row=2, column=money).number_format == "#,##0"
 
 
+@pytest.mark.parametrize("spelling", ["2026/10", "202610", "2026-10"])
+def test_import_month_option_in_every_spelling(db, cards, runner, spelling):
+    """issue 7: `--month 2026/10` was refused by the import's own parser while billing took it."""
+    result = invoke(runner, "import", fixture("etc-meisai-2026-10.csv"), "--month", spelling)
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(ImportBatch.usage_month)) == "2026-10"
+    assert count(db, UsageRecord, UsageRecord.usage_month == "2026-10") == 7
+
+
+@pytest.mark.parametrize("spelling", ["2026-1", "2026/1", "202601", "2026-01"])
+def test_export_usage_of_a_short_month_finds_its_rows(db, cards, runner, tmp_path, spelling):
+    """issue 7: `export usage 2026-1` silently exported nothing (the rows are stored as 2026-01)."""
+    assert invoke(runner, "import", fixture("etc-meisai-2026-10.csv"), "--month", "2026-01").exit_code == 0
+    output = tmp_path / "x.xlsx"
+    result = invoke(runner, "export", "usage", spelling, "-o", str(output))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"2026-01 の走行明細 7件を書き出しました: {output}"
+    assert len(list(load_workbook(output).active.iter_rows(values_only=True))) == 8
+
+
 def test_export_usage_of_a_bad_month(db, runner, tmp_path):
-    result = invoke(runner, "export", "usage", "2026/10", "-o", str(tmp_path / "x.xlsx"))
+    result = invoke(runner, "export", "usage", "2026/13", "-o", str(tmp_path / "x.xlsx"))
     assert result.exit_code == 1
     assert "YYYY-MM の形で指定してください" in result.stderr
     assert not (tmp_path / "x.xlsx").exists()

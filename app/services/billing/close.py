@@ -1,0 +1,86 @@
+"""The close: `close_billing_run(month, closed_by)` numbers the draft invoices from the gap-free
+sequence, dates them (請求日, 振替日), marks the card events and corrections they bill, and closes
+the month, which never changes after that."""
+import datetime as dt
+
+from sqlalchemy import bindparam, select, update
+
+from app.domain.billing_dates import debit_date_for, invoice_date_for
+from app.domain.errors import DomainError
+from app.domain.month import Month
+from app.extensions import db
+from app.models import CardEvent, Member, OperatorSettings
+from app.models.billing import (CLOSED, DRAFT, INVOICE_DRAFT, ISSUED, BillingRun, Invoice, InvoiceAdjustment,
+                                InvoiceLine)
+from app.models.mixins import now_jst
+
+from ..unit_of_work import transactional
+from .draft import lock_run
+from .inputs import gather
+from .numbering import next_numbers
+from .review import billing_warnings
+
+DEFAULT_DEBIT_DAY = 5
+
+_invoice = Invoice.__table__
+_line = InvoiceLine.__table__
+
+
+def _operator_dates(month: str) -> tuple[dt.date, dt.date]:
+    settings = db.session.query(OperatorSettings).first()
+    invoice_day = (settings.invoice_day if settings and settings.invoice_day else 20)
+    debit_day = (settings.debit_day if settings and settings.debit_day else DEFAULT_DEBIT_DAY)
+    offset = settings.debit_month_offset if settings and settings.debit_month_offset is not None else 2
+    return invoice_date_for(month, invoice_day), debit_date_for(month, debit_day, offset)
+
+
+@transactional
+def close_billing_run(month: str, closed_by: str) -> BillingRun:
+    """Number, date and issue the month's invoices, mark what they billed, close the month."""
+    month = str(Month.of(month))
+    session = db.session
+    run = lock_run(month)
+    if run is None:
+        raise DomainError(f"{month} の請求の下書きがありません。先に請求の下書きを作成してください（画面の「下書きを作成・再計算」または flask etc bill {month}）。")
+    if run.status != DRAFT:
+        raise DomainError(f"{month} は締め済みです（{run.closed_at:%Y/%m/%d %H:%M} {run.closed_by}）。")
+    reasons = [str(w) for w in billing_warnings(month) if w.blocking]
+    earlier = session.scalars(select(BillingRun.month).where(BillingRun.month < month, BillingRun.status == DRAFT)
+                              .order_by(BillingRun.month)).all()
+    if earlier:
+        reasons.append(f"前の月（{'、'.join(earlier)}）がまだ締められていません。古い月から締めてください。")
+    inputs = gather(month)
+    if inputs.fingerprint() != run.input_fingerprint:
+        reasons.append("下書きの作成後に走行明細・カード・異動・訂正・料金表などが変わりました。"
+                       f"下書きを再計算してから締めてください（画面の「下書きを作成・再計算」または flask etc bill {month}）。")
+    if reasons:
+        raise DomainError(f"{month} は締められません:\n" + "\n".join(f"・{r}" for r in reasons))
+    invoice_date, debit_date = _operator_dates(month)
+    ids = session.scalars(select(Invoice.id).join(Member, Member.id == Invoice.member_id)
+                          .where(Invoice.billing_run_id == run.id, Invoice.status == INVOICE_DRAFT)
+                          .order_by(Member.code, Invoice.id)).all()
+    numbers = next_numbers(len(ids))
+    issued_at = now_jst()
+    if ids:
+        session.execute(update(_invoice).where(_invoice.c.id == bindparam("invoice_id"))
+                        .values(number=bindparam("new_number"), status=ISSUED, invoice_date=invoice_date,
+                                debit_date=debit_date, issued_at=issued_at),
+                        [dict(invoice_id=i, new_number=n) for i, n in zip(ids, numbers)])
+    if inputs.event_ids:
+        session.execute(update(CardEvent.__table__).where(CardEvent.__table__.c.id.in_(inputs.event_ids))
+                        .values(fee_billed=True, billed_month=month))
+    billed = session.execute(select(_line.c.invoice_id, _line.c.rule_id)
+                             .join(_invoice, _invoice.c.id == _line.c.invoice_id)
+                             .where(_invoice.c.billing_run_id == run.id, _line.c.kind == "adjustment",
+                                    _line.c.rule_id.like("adjustment:%"))).all()
+    if billed:
+        adjustments = InvoiceAdjustment.__table__
+        session.execute(update(adjustments).where(adjustments.c.id == bindparam("adjustment_id"))
+                        .values(billed_invoice_id=bindparam("invoice_id_")),
+                        [dict(adjustment_id=int(rule.split(":", 1)[1]), invoice_id_=invoice_id)
+                         for invoice_id, rule in billed])
+    run.status = CLOSED
+    run.closed_at = issued_at
+    run.closed_by = closed_by
+    return run
+

@@ -1,0 +1,261 @@
+"""What staff look at before the close: `billing_warnings(month)` (blocking ones stop the close),
+`review(month)` (the month's invoices against last month's) and `operator_check(month)` (road
+operators' discounts as computed vs as reported, and the operator's margin)."""
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+
+from app.domain.billing_dates import add_months
+from app.domain.invoice_calculation import _vehicle_discount_groups, vehicle_discount_for
+from app.domain.month import Month
+from app.extensions import db
+from app.models import Member
+from app.models.billing import (CANCELLED, DRAFT, BillingRun, Invoice, InvoiceLine, OperatorDiscountReport)
+from app.models.member import PAYMENT_METHODS, DIRECT_DEBIT
+from app.models.usage import FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, UsageRecord
+
+from ..tariff import rules_for_month
+from ..usage_rematch import flag_values
+from .inputs import active_batch_ids, active_cards, contract_shares, usage_groups
+
+_invoice = Invoice.__table__
+_line = InvoiceLine.__table__
+
+
+@dataclass(frozen=True)
+class BillingWarning:
+    code: str
+    message: str  # Japanese, shown as it is
+    count: int
+    blocking: bool  # the close is refused while it remains
+    level: str = "error"  # error (blocking) / alert / info
+
+    def __str__(self):
+        mark = "【締め不可】" if self.blocking else ("【要確認】" if self.level == "alert" else "【参考】")
+        return f"{mark}{self.message}（{self.count:,}件）"
+
+
+
+@dataclass
+class ReviewRow:
+    member_id: int
+    member_code: str
+    member_name: str
+    invoice_id: int
+    number: str | None
+    kind: str
+    status: str
+    usage: int
+    discounts: int
+    fees: int
+    adjustments: int
+    tax: int
+    total: int
+    last_month_total: int | None
+    difference: int | None
+
+
+@dataclass
+class ReviewTotals:
+    usage: int = 0
+    operator_discounts_received: int = 0  # 車両単位 + 契約単位 as computed
+    member_discounts: int = 0
+    fees: int = 0
+    adjustments: int = 0
+    tax: int = 0
+    total: int = 0
+    invoice_count: int = 0
+
+
+@dataclass
+class Review:
+    month: str
+    run: BillingRun | None
+    totals: ReviewTotals
+    rows: list[ReviewRow]
+    warnings: list[BillingWarning]
+
+    @property
+    def can_close(self) -> bool:
+        return self.run is not None and self.run.status == DRAFT and not any(w.blocking for w in self.warnings)
+
+
+@dataclass
+class OperatorCheckRow:
+    rule_id: str
+    road_operator: str
+    card_id: int | None
+    card_number: str  # '' for the contract-level discount
+    member_code: str
+    discount_base: int
+    computed: int
+    reported: int | None
+    difference: int | None  # reported − computed
+
+
+@dataclass
+class OperatorCheck:
+    month: str
+    rows: list[OperatorCheckRow]
+    received: int  # reported where present, else computed
+    passed_on: int  # discounts on the members' invoices
+    fees: int
+    margin: int  # received − passed_on + fees
+    differences: int  # rows whose report differs from the computation
+
+
+
+def billing_warnings(month: str) -> list[BillingWarning]:
+    """What staff must look at before the close; `blocking` ones stop it. One pass over the month's
+    usage rows counts the flagged ones; who is invoiced and which cards are used come from the draft
+    when there is one (the close checks that the draft matches its inputs), else from the usage."""
+    month = str(Month.of(month))
+    session = db.session
+    warnings = []
+    batch_ids = active_batch_ids(month)
+    u = UsageRecord.__table__.c
+    unregistered = no_member = after_loss = 0
+    if batch_ids:
+        unregistered_flag = u.flags.in_(flag_values(FLAG_UNREGISTERED_CARD))
+        unregistered, no_member, after_loss = session.execute(
+            select(func.coalesce(func.sum(case((unregistered_flag, 1), else_=0)), 0),
+                   func.coalesce(func.sum(case((u.member_id.is_(None) & ~unregistered_flag, 1), else_=0)), 0),
+                   func.coalesce(func.sum(case((u.flags.in_(flag_values(FLAG_USED_AFTER_LOSS)), 1), else_=0)), 0))
+            .where(u.usage_month == month, u.batch_id.in_(batch_ids))).one()
+    if unregistered:
+        warnings.append(BillingWarning("unregistered_card", "未登録カードの走行明細があります。カードを登録するか、"
+                                       "登録済みのカードに結び付けてください（走行明細 › 未登録カード）。",
+                                       int(unregistered), True))
+    if no_member:
+        warnings.append(BillingWarning("usage_without_member", "組合員が決まらない走行明細があります"
+                                       "（カードまたは組合員の設定を確認してください）。", int(no_member), True))
+    if after_loss:
+        warnings.append(BillingWarning("used_after_loss", "紛失・解約後に利用された走行明細があります"
+                                       "（請求には含めます。不正利用でないか確認してください）。", int(after_loss),
+                                       False, "alert"))
+    run = session.scalar(select(BillingRun).where(BillingRun.month == month))
+    if run is not None and run.recomputed_at is not None:
+        member_ids = set(session.scalars(select(Invoice.member_id).where(Invoice.billing_run_id == run.id,
+                                                                         Invoice.status != CANCELLED)))
+        used_cards = set(session.scalars(
+            select(_line.c.card_id).join(_invoice, _invoice.c.id == _line.c.invoice_id)
+            .where(_invoice.c.billing_run_id == run.id, _line.c.kind == "usage").distinct()))
+    else:
+        member_ids, used_cards = set(), set()
+        if batch_ids:
+            for member_id, card_id in session.execute(
+                    select(u.member_id, u.card_id).where(u.usage_month == month, u.batch_id.in_(batch_ids),
+                                                         u.member_id.is_not(None)).distinct()):
+                member_ids.add(member_id)
+                used_cards.add(card_id)
+    no_method, no_account = [], []
+    if member_ids:
+        query = select(Member.id, Member.code, Member.payment_method, Member.bank_code, Member.branch_code,
+                       Member.account_type, Member.account_number, Member.account_holder_kana).order_by(Member.code)
+        if len(member_ids) < 500:
+            query = query.where(Member.id.in_(member_ids))
+        for member_id, code, method, bank, branch, account_type, number, holder in session.execute(query):
+            if member_id not in member_ids:
+                continue
+            if method not in PAYMENT_METHODS:
+                no_method.append(code)
+            elif method == DIRECT_DEBIT and not (bank and branch and account_type and number and holder):
+                no_account.append(code)
+    if no_method:
+        warnings.append(BillingWarning("no_payment_method", "支払方法が未設定の組合員があります: "
+                                       + _codes(no_method), len(no_method), True))
+    if no_account:
+        warnings.append(BillingWarning("incomplete_bank_account", "口座振替なのに口座情報（銀行・支店・預金種目・"
+                                       "口座番号・名義カナ）が揃っていない組合員があります: " + _codes(no_account),
+                                       len(no_account), True))
+    idle = sum(1 for cards in active_cards(month).values() for card_id, _, _ in cards if card_id not in used_cards)
+    if idle:
+        warnings.append(BillingWarning("cards_without_usage", "当月の利用がないカードにもカード管理料などを"
+                                       "請求します。", idle, False, "info"))
+    return warnings
+
+
+def _codes(codes: list[str], limit: int = 10) -> str:
+    text = "、".join(codes[:limit])
+    return text + (f" ほか{len(codes) - limit}件" if len(codes) > limit else "")
+
+
+def _effective_invoices(month: str):
+    """The month's invoices that count: the draft or issued ones, without those a correction cancelled."""
+    return select(Invoice).where(Invoice.month == month, Invoice.status != CANCELLED)
+
+
+def review(month: str) -> Review:
+    month = str(Month.of(month))
+    session = db.session
+    run = session.scalar(select(BillingRun).where(BillingRun.month == month))
+    previous = add_months(month, -1)
+    last_totals = dict(session.execute(select(Invoice.member_id, func.sum(Invoice.total))
+                                       .where(Invoice.month == previous, Invoice.status != CANCELLED)
+                                       .group_by(Invoice.member_id)).all())
+    totals = ReviewTotals()
+    rows = []
+    query = (select(Invoice, Member.code, Member.name).join(Member, Member.id == Invoice.member_id)
+             .where(Invoice.month == month, Invoice.status != CANCELLED).order_by(Member.code, Invoice.id))
+    for invoice, code, name in session.execute(query):
+        last = last_totals.get(invoice.member_id)
+        rows.append(ReviewRow(invoice.member_id, code, name, invoice.id, invoice.number, invoice.kind, invoice.status,
+                              invoice.usage_total, invoice.discount_total, invoice.fee_total, invoice.adjustment_total,
+                              invoice.tax_amount, invoice.total, int(last) if last is not None else None,
+                              invoice.total - int(last) if last is not None else None))
+        totals.usage += invoice.usage_total
+        totals.operator_discounts_received += invoice.operator_discount_total
+        totals.member_discounts += invoice.discount_total
+        totals.fees += invoice.fee_total
+        totals.adjustments += invoice.adjustment_total
+        totals.tax += invoice.tax_amount
+        totals.total += invoice.total
+        totals.invoice_count += 1
+    if run is not None:
+        totals.operator_discounts_received += run.contract_discount_total
+    return Review(month, run, totals, rows, billing_warnings(month))
+
+
+
+def operator_check(month: str) -> OperatorCheck:
+    month = str(Month.of(month))
+    session = db.session
+    rules = rules_for_month(month)
+    usage_rows = usage_groups(month)
+    reports = session.execute(select(OperatorDiscountReport.road_operator, OperatorDiscountReport.card_number,
+                                     func.sum(OperatorDiscountReport.amount))
+                              .where(OperatorDiscountReport.month == month)
+                              .group_by(OperatorDiscountReport.road_operator, OperatorDiscountReport.card_number)).all()
+    member_codes = dict(session.execute(select(Member.id, Member.code)).all()) if usage_rows else {}
+    card_member = {usage.card_id: member_id for member_id, usage in usage_rows}
+
+    def reported_for(rule, card_number: str) -> int | None:
+        wanted = str(rule.params.get("road_operator") or "")
+        amounts = [int(amount) for road, number, amount in reports
+                   if (road or "").startswith(wanted) and (number == card_number or (
+                       card_number and len(number) == 15 and card_number.startswith(number)))]
+        return sum(amounts) if amounts else None
+
+    rows = []
+    for rule in (r for r in rules if r.type == "vehicle_discount"):
+        for usage in _vehicle_discount_groups(rule, [u for _, u in usage_rows]):
+            computed, _ = vehicle_discount_for(usage, rule, month)
+            reported = reported_for(rule, usage.card_number)
+            rows.append(OperatorCheckRow(rule.rule_id, usage.road_operator, usage.card_id, usage.card_number,
+                                         member_codes.get(card_member.get(usage.card_id), ""), usage.discount_base,
+                                         computed, reported, None if reported is None else reported - computed))
+    for rule in (r for r in rules if r.type == "contract_discount"):
+        received, _ = contract_shares(usage_rows, [rule], {})
+        wanted = str(rule.params.get("road_operator") or "")
+        base = sum(u.discount_base for _, u in usage_rows
+                   if u.road_operator.startswith(wanted) and rule.scope.matches_card(u.card_kind))
+        reported = reported_for(rule, "")
+        rows.append(OperatorCheckRow(rule.rule_id, str(rule.params.get("road_operator") or ""), None, "", "", base,
+                                     received, reported, None if reported is None else reported - received))
+    received = sum(row.reported if row.reported is not None else row.computed for row in rows)
+    passed_on, fees = session.execute(select(func.coalesce(func.sum(Invoice.discount_total), 0),
+                                             func.coalesce(func.sum(Invoice.fee_total), 0))
+                                      .where(Invoice.month == month, Invoice.status != CANCELLED)).one()
+    differences = sum(1 for row in rows if row.difference)
+    return OperatorCheck(month, rows, received, int(passed_on), int(fees), received - int(passed_on) + int(fees),
+                         differences)
