@@ -6,6 +6,7 @@ Every problem is a RowError naming the column, the value and the reason in Japan
 """
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .errors import DomainError
@@ -15,6 +16,9 @@ FIELDS = {
     "exit_time": "出口時刻", "entry_ic": "入口IC", "exit_ic": "出口IC", "road_operator": "道路事業者",
     "vehicle_class": "車種", "amount_before_discount": "割引前料金", "discount": "割引額",
     "amount_billed": "通行料金", "plate": "車両番号", "remarks": "備考",
+    "amount_rebate_applied": "還元額適用料金", "amount_deferred": "後納料金",
+    "amount_expressway": "高速国道の金額", "amount_general_toll": "一般有料道路の金額",
+    "amount_public_corp": "公社道路の金額",
 }
 REQUIRED = ("card_number", "exit_date", "amount_billed")
 DATE_FORMATS = ("YY/MM/DD", "YYYY/MM/DD", "YYYYMMDD", "YYYY-MM-DD", "和暦")
@@ -40,6 +44,11 @@ class Layout:
     discount_sign: str = "negative"
     vehicle_class_codes: dict | None = None
     road_operator: str | None = None
+    # Header text variants seen in real files, as replacements applied to both the file's header and
+    # the profile's column names after NFKC: {"(入)": "(自)", "時刻": "時分"} (docs/usage-import.md).
+    header_aliases: dict | None = None
+    # 備考 token that marks a 平日朝夕 trip (ETC利用照会: "（朝夕）"); tokens are split on ";".
+    peak_time_remark: str | None = None
     encoding: str = "cp932"  # fixed-width fields are cut from the bytes, then decoded (widths are bytes)
     _dates: dict = field(default_factory=dict)
     _times: dict = field(default_factory=dict)
@@ -106,11 +115,83 @@ def parse_amount(text: str) -> int:
         raise RowError("", text, f"金額「{text}」が数字ではありません。") from None
 
 
+MASK = "*"
+_MASKED = re.compile(r"^[\d*]+$")
+
+
 def normalize_usage_card_number(text: str) -> str:
-    value = text.strip().replace("-", "").replace(" ", "")
-    if not value.isdigit() or not 14 <= len(value) <= 16:
-        raise RowError("", text, f"カード番号「{text}」は14〜16桁の数字です。")
-    return value
+    """14–16 digits, or a masked number as ETC利用照会 shows corporate cards: `********65981010`
+    (the hidden digits as `*`, the last ones visible). A masked number is kept as written; it is
+    matched to a card by its visible digits (see match_masked_card)."""
+    value = unicodedata.normalize("NFKC", text).strip().replace("-", "").replace(" ", "")
+    if 14 <= len(value) <= 16 and (value.isdigit() or (
+            _MASKED.match(value) and sum(ch.isdigit() for ch in value) >= 4)):
+        return value
+    raise RowError("", text, f"カード番号「{text}」は14〜16桁の数字です（利用照会の ********65981010 の形も読めます）。")
+
+
+def is_masked(card_number: str) -> bool:
+    return MASK in card_number
+
+
+def visible_suffix(card_number: str) -> str:
+    """The digits after the last `*` ('********65981010' → '65981010')."""
+    return card_number.rsplit(MASK, 1)[-1]
+
+
+def fits_mask(masked: str, number: str) -> bool:
+    """Whether a full card number shows as `masked` (same length, same digit wherever one is visible)."""
+    return len(masked) == len(number) and all(m == MASK or m == n for m, n in zip(masked, number))
+
+
+def plate_serial_of(plate: str | None) -> int | None:
+    """The 一連番号 of a plate as files write it: '5050' (ETC利用照会: the serial part only),
+    '品川 300 あ 12-34' → 1234, '・123' → 123. None when there is no number to read."""
+    if not plate:
+        return None
+    last = unicodedata.normalize("NFKC", plate).split()[-1] if plate.split() else ""
+    digits = re.sub(r"[-・･.\s]", "", last)
+    return int(digits) if digits.isdigit() and 1 <= len(digits) <= 4 else None
+
+
+def match_masked_card(plate: str | None, candidates: list[tuple[object, int | None]]):
+    """The one card a masked number can be. `candidates`: (card, its vehicle's 一連番号) for every
+    card whose number ends with the visible digits. One candidate → it; several → the one whose
+    一連番号 is the row's plate serial (ETC利用照会 writes only the serial, `5050`). Ambiguous or
+    unknown → None: the row becomes 未登録カード, never a guess and never an error."""
+    if len(candidates) == 1:
+        return candidates[0][0]
+    serial = plate_serial_of(plate)
+    if serial is None:
+        return None
+    same_plate = [card for card, card_serial in candidates if card_serial == serial]
+    return same_plate[0] if len(same_plate) == 1 else None
+
+
+def months_apart(a: str, b: str) -> int:
+    """'2026-08' and '2026-10' → 2."""
+    return abs((int(a[:4]) * 12 + int(a[5:7])) - (int(b[:4]) * 12 + int(b[5:7])))
+
+
+def is_off_month(row_month: str, file_month: str) -> bool:
+    """期ずれ: a row dated more than one month away from its file's month (a September row in an
+    October file is an ordinary late passage; an August or December one is not)."""
+    return months_apart(row_month, file_month) > 1
+
+
+def header_key(text: str, aliases: dict | None = None) -> str:
+    """A header cell as compared: NFKC (ＩＣ = IC, （ = (), no spaces or BOM, then the profile's
+    variants replaced (利用IC（入） → 利用IC(自) with {"(入)": "(自)"})."""
+    key = unicodedata.normalize("NFKC", text or "").replace("\ufeff", "")
+    key = re.sub(r"\s+", "", key)
+    for variant, canonical in (aliases or {}).items():
+        key = key.replace(unicodedata.normalize("NFKC", variant), unicodedata.normalize("NFKC", canonical))
+    return key
+
+
+def remark_tokens(remarks: str | None) -> list[str]:
+    """備考 as tokens: ETC利用照会 joins them with ';' (`確定;（朝夕）`, `確定;休日割引`)."""
+    return [t.strip() for t in (remarks or "").split(";") if t.strip()]
 
 
 def parse_vehicle_class(text: str, codes: dict | None) -> int | None:
@@ -131,20 +212,25 @@ def resolve_columns(layout: Layout, header: list[str] | None) -> dict:
     """Column specs by header text → indexes. Fixed-width specs pass through as [start, width]."""
     if layout.file_type == "fixed":
         return dict(layout.columns)
-    names = {name.strip().lstrip("\ufeff"): i for i, name in enumerate(header or [])}
+    aliases = layout.header_aliases
+    names: dict[str, int] = {}
+    for i, name in enumerate(header or []):
+        names.setdefault(header_key(name, aliases), i)  # the first of two same-named columns
 
     def index_of(spec):
         if isinstance(spec, int):
             return spec
         if isinstance(spec, str) and spec.isdigit():
             return int(spec)
-        if spec not in names:
+        key = header_key(spec, aliases)
+        if key not in names:
             raise DomainError(f"見出し行に列「{spec}」がありません（取込形式と違うファイルではありませんか）。", "header")
-        return names[spec]
+        return names[key]
 
     resolved = {}
     for name, spec in layout.columns.items():
-        if isinstance(spec, str) and not spec.isdigit() and spec not in names and name not in REQUIRED:
+        if (isinstance(spec, str) and not spec.isdigit() and header_key(spec, aliases) not in names
+                and name not in REQUIRED):
             continue  # an optional column this file does not carry
         if isinstance(spec, dict):
             resolved[name] = {kind: index_of(s) for kind, s in spec.items()}
@@ -156,7 +242,9 @@ def resolve_columns(layout: Layout, header: list[str] | None) -> dict:
 
 
 ORDER = ("card_number", "entry_date", "entry_time", "exit_date", "exit_time", "entry_ic", "exit_ic",
-         "road_operator", "vehicle_class", "amount_before_discount", "discount", "amount_billed", "plate", "remarks")
+         "road_operator", "vehicle_class", "amount_before_discount", "discount", "amount_billed", "plate", "remarks",
+         "amount_rebate_applied", "amount_deferred", "amount_expressway", "amount_general_toll", "amount_public_corp")
+OPTIONAL_AMOUNTS = ORDER[14:]  # empty → NULL (not given), unlike 割引前料金 / 割引額
 _MISSING = -1  # a field the file does not have reads as ""
 
 
@@ -233,13 +321,15 @@ _CLASSES = {str(i): i for i in range(1, 6)}
 
 def make_row_parser(layout: Layout):
     """cells (from make_extractor) → (card_number, entry_at, exit_at, entry_ic, exit_ic, road_operator,
-    vehicle_class, amount_before_discount, discount, discounts, amount_billed, plate, remarks).
-    Raises RowError whose .column is the field name."""
+    vehicle_class, amount_before_discount, discount, discounts, amount_billed, plate, remarks,
+    amount_rebate_applied, amount_deferred, amount_expressway, amount_general_toll, amount_public_corp,
+    peak_time). Raises RowError whose .column is the field name."""
     dates, times = layout._dates, layout._times
     date_format, time_format = layout.date_format, layout.time_format
     negative = layout.discount_sign == "negative"
     classes = {str(k): v for k, v in layout.vehicle_class_codes.items()} if layout.vehicle_class_codes else _CLASSES
     default_road = layout.road_operator
+    peak_marker = unicodedata.normalize("NFKC", layout.peak_time_remark) if layout.peak_time_remark else None
 
     def date_of(text, name):
         iso = dates.get(text)
@@ -264,7 +354,8 @@ def make_row_parser(layout: Layout):
         return value
 
     def parse(cells):
-        card, entry_d, entry_t, exit_d, exit_t, entry_ic, exit_ic, road, vclass, before, disc, billed, plate, remarks = cells
+        (card, entry_d, entry_t, exit_d, exit_t, entry_ic, exit_ic, road, vclass, before, disc, billed, plate, remarks,
+         *optional) = cells
         card = card.strip()
         if len(card) != 16 or not card.isdigit():
             try:
@@ -303,12 +394,20 @@ def make_row_parser(layout: Layout):
                 raise RowError("", "", "通行料金がありません。")
             amount_billed = _amount(billed)
             name = "amount_before_discount"
-            amount_before = _amount(before) if before else amount_billed + discount
+            amount_before = _amount(before) if before and not (isinstance(before, str) and before.isspace()) \
+                else amount_billed + discount
+            amounts = []
+            for name, value in zip(OPTIONAL_AMOUNTS, optional):
+                amounts.append(_amount(value) if value and not (isinstance(value, str) and value.isspace())
+                               else None)
         except RowError as error:
             error.column = name
             raise
+        remarks = remarks.strip() or None
+        peak = bool(peak_marker and remarks and peak_marker in
+                    (unicodedata.normalize("NFKC", t) for t in remark_tokens(remarks)))
         return (card, entry_at, exit_at, entry_ic.strip() or None, exit_ic.strip() or None,
                 road.strip() or default_road, vehicle_class, amount_before, discount, discounts, amount_billed,
-                plate.strip() or None, remarks.strip() or None)
+                plate.strip() or None, remarks, *amounts, peak)
 
     return parse

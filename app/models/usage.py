@@ -49,6 +49,9 @@ class ImportProfile(TimestampMixin, Model):
     discount_sign = Column(String(10), nullable=False, default="negative")  # how the file writes a discount
     vehicle_class_codes = Column(JSON)  # {"01": 1, …} when the file does not use 1..5
     road_operator = Column(String(40))  # fixed operator when the file has no column for it
+    # header text variants: {"（入）": "（自）", "時刻": "時分"} (replaced in the file's header before matching)
+    header_aliases = Column(JSON)
+    peak_time_remark = Column(String(20))  # 備考 token marking a 平日朝夕 trip: （朝夕）
     layout_verified = Column(Boolean, nullable=False, default=True)
     note = Column(Text)
 

@@ -26,9 +26,10 @@ MASTER_MENUS = (
 # 走行明細 (app/views/usage*.py): staff import, fix unregistered cards, edit profiles; managers read.
 USAGE_VIEWS = (
     "ImportBatchView|UsageUploadView|UsageRecordView|UsageAlertView|UnregisteredCardView|ImportProfileView"
-    "|IcMasterView"
+    "|IcMasterView|OffMonthUsageView"
 )
-USAGE_READ_MENUS = "Usage|ImportBatches|UsageRecords|UnregisteredCards|UsageAlerts|ImportProfiles|IcMaster"
+USAGE_READ_MENUS = ("Usage|ImportBatches|UsageRecords|UnregisteredCards|UsageAlerts|ImportProfiles|IcMaster"
+                    "|OffMonthUsage")
 USAGE_MENUS = f"{USAGE_READ_MENUS}|UsageUpload"
 MASTER_READ_MENUS = MASTER_MENUS.replace("|MasterImport", "")  # managers read; they do not import
 # 請求 (app/views/billing*.py): staff edit the tariff, run drafts, register corrections; the manager
@@ -63,7 +64,7 @@ ROLES = {
         [f"({MASTER_VIEWS})$", "can_(list|show|add|edit|delete|export|download|upload|template|register)$"],
         [f"({MASTER_MENUS})$", "menu_access$"],
         # copy: FAB names an action's permission after the action itself (取込形式のコピー)
-        [f"({USAGE_VIEWS})$", "(can_(list|show|add|edit|delete|export|upload|assign)|copy)$"],
+        [f"({USAGE_VIEWS})$", "(can_(list|show|add|edit|delete|export|upload|assign|confirm)|copy)$"],
         [f"({USAGE_MENUS})$", "menu_access$"],
         *BILLING_STAFF,
         *_OWN_ACCOUNT,

@@ -13,8 +13,9 @@ from app.models.usage import ImportProfile
 from .unit_of_work import transactional
 
 SHIPPED = Path(__file__).resolve().parent.parent / "importers" / "profiles"
-PROFILE_FIELDS = ("label", "file_type", "encoding", "header_rows", "columns", "date_format", "time_format",
-                  "discount_sign", "vehicle_class_codes", "road_operator", "layout_verified", "note")
+PROFILE_FIELDS = ("label", "file_type", "encoding", "header_rows", "columns", "header_aliases", "date_format",
+                  "time_format", "discount_sign", "vehicle_class_codes", "road_operator", "peak_time_remark",
+                  "layout_verified", "note")
 
 
 def shipped_profiles() -> list[dict]:

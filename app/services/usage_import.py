@@ -17,12 +17,14 @@ from sqlalchemy import delete, func, select, update
 
 from app.domain.errors import DomainError
 from app.domain.month import Month
-from app.domain.usage_format import (FIELDS, REQUIRED, Layout, RowError, make_extractor, make_row_parser,
-                                     resolve_columns)
+from app.domain.usage_format import (FIELDS, REQUIRED, Layout, RowError, fits_mask, header_key, is_masked,
+                                     is_off_month, make_extractor, make_row_parser, match_masked_card,
+                                     resolve_columns, visible_suffix)
 from app.extensions import db
-from app.models import Card, CardEvent
-from app.models.usage import (BATCH_ACTIVE, BATCH_DELETED, BATCH_REPLACED, FLAG_UNREGISTERED_CARD,
-                              FLAG_USED_AFTER_LOSS, ImportBatch, ImportProfile, UsageRecord)
+from app.models import Card, CardEvent, Vehicle
+from app.models.usage import (BATCH_ACTIVE, BATCH_DELETED, BATCH_REPLACED, FLAG_OFF_MONTH,
+                              FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, OPERATOR_FROM_FILE, ImportBatch,
+                              ImportProfile, UsageRecord)
 
 from .actor import current_actor
 from .bulk import BulkInserter
@@ -33,7 +35,9 @@ CHUNK = 10_000
 MAX_ERRORS = 1000
 USAGE_COLUMNS = ("batch_id", "line_no", "usage_month", "card_number", "card_id", "member_id", "entry_at", "exit_at",
                  "entry_ic", "exit_ic", "road_operator", "vehicle_class", "amount_before_discount", "discount",
-                 "discounts", "amount_billed", "plate", "remarks", "flags", "raw_line")
+                 "discounts", "amount_billed", "plate", "remarks", "flags", "raw_line", "amount_rebate_applied",
+                 "amount_deferred", "amount_expressway", "amount_general_toll", "amount_public_corp", "peak_time",
+                 "road_operator_source")
 
 
 @dataclass
@@ -71,11 +75,14 @@ class ImportSummary:
     unregistered: int = 0
     used_after_loss: int = 0
     replaced_batch_id: int | None = None
+    suspected_duplicates: int = 0
+    off_month: int = 0
 
     def __str__(self):
         text = (f"取込#{self.batch_id} {self.file_name}（{self.profile}, {self.usage_month}）: {self.rows:,}件, "
                 f"通行料金合計 {self.total_billed:,}円, 要確認 {self.flagged:,}件"
-                f"（未登録カード {self.unregistered:,}件, 紛失後利用 {self.used_after_loss:,}件）")
+                f"（未登録カード {self.unregistered:,}件, 紛失後利用 {self.used_after_loss:,}件, "
+                f"重複の疑い {self.suspected_duplicates:,}件, 期ずれ {self.off_month:,}件）")
         if self.replaced_batch_id:
             text += f", 取込#{self.replaced_batch_id} を差し替えました"
         return text
@@ -85,6 +92,7 @@ def layout_of(profile: ImportProfile) -> Layout:
     return Layout(columns=profile.columns, file_type=profile.file_type, date_format=profile.date_format,
                   time_format=profile.time_format, discount_sign=profile.discount_sign,
                   vehicle_class_codes=profile.vehicle_class_codes, road_operator=profile.road_operator,
+                  header_aliases=profile.header_aliases, peak_time_remark=profile.peak_time_remark,
                   encoding=profile.encoding)
 
 
@@ -96,20 +104,48 @@ def file_sha256(handle: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def _card_index(session):
-    """card number → (card id, member id, loss/cancel date). Usage files carry 16 digits, or
-    15 in the old NEXCO fixed layout (the 16th is a check digit), so both keys are kept."""
-    stops = dict(session.execute(
-        select(CardEvent.card_id, func.min(CardEvent.occurred_on))
-        .where(CardEvent.kind.in_(("loss", "cancel"))).group_by(CardEvent.card_id)).all())
-    index = {}
-    for card_id, number, member_id in session.execute(select(Card.id, Card.number, Card.member_id)):
-        stop = stops.get(card_id)
-        entry = (card_id, member_id, stop.isoformat() if stop else None)
-        index[number] = entry
-        if len(number) == 16:
-            index.setdefault(number[:15], entry)
-    return index
+class _CardIndex:
+    """card number → (card id, member id, loss/cancel date) for every number form a file may carry:
+    16 digits; 15 in the old NEXCO fixed layout (the 16th is a check digit); masked by ETC利用照会
+    (`********65981010`), matched by the visible digits and, when several cards end so, by the plate's
+    一連番号 (app.domain.usage_format.match_masked_card). Built once per import; one dict lookup per row."""
+
+    def __init__(self, session):
+        stops = dict(session.execute(
+            select(CardEvent.card_id, func.min(CardEvent.occurred_on))
+            .where(CardEvent.kind.in_(("loss", "cancel"))).group_by(CardEvent.card_id)).all())
+        self.exact: dict[str, tuple] = {}
+        self.cards: list[tuple[str, tuple, int | None]] = []
+        for card_id, number, member_id, serial in session.execute(
+                select(Card.id, Card.number, Card.member_id, Vehicle.plate_serial)
+                .outerjoin(Vehicle, Vehicle.id == Card.vehicle_id)):
+            stop = stops.get(card_id)
+            entry = (card_id, member_id, stop.isoformat() if stop else None)
+            self.exact[number] = entry
+            if len(number) == 16:
+                self.exact.setdefault(number[:15], entry)
+            self.cards.append((number, entry, serial))
+        self._suffixes: dict[tuple[int, int], dict[str, list]] = {}
+        self._masked: dict[tuple[str, str | None], tuple | None] = {}
+
+    def get(self, number: str, plate: str | None):
+        known = self.exact.get(number)
+        if known is not None or not is_masked(number):
+            return known
+        key = (number, plate)
+        if key not in self._masked:
+            visible = visible_suffix(number)
+            shape = (len(number), len(visible))
+            by_suffix = self._suffixes.get(shape)
+            if by_suffix is None:
+                by_suffix = self._suffixes[shape] = {}
+                for full, entry, serial in self.cards:
+                    if len(full) == len(number):
+                        by_suffix.setdefault(full[len(full) - len(visible):], []).append((full, entry, serial))
+            candidates = [(entry, serial) for full, entry, serial in by_suffix.get(visible, [])
+                          if fits_mask(number, full)]
+            self._masked[key] = match_masked_card(plate, candidates)
+        return self._masked[key]
 
 
 class _Lines:
@@ -215,7 +251,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     extract = make_extractor(layout, header_columns)
     parse = make_row_parser(layout)
     skip = profile.header_rows if profile.file_type == "csv" else 0
-    cards = _card_index(session)
+    cards = _CardIndex(session)
 
     batch = ImportBatch(file_name=name, sha256=sha, profile=profile, usage_month=usage_month or "0000-00",
                         imported_by=username, status=BATCH_ACTIVE)
@@ -224,6 +260,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     batch_id = batch.id
     month = usage_month
     months_seen: dict[str, int] = {}
+    flagged_in: dict[str, int] = {}  # rows already flagged, by exit month (for the 期ずれ count)
     loader = BulkInserter("usage_record", USAGE_COLUMNS, session)  # chunked, same transaction as the batch row
     bad_lines = lines.bad if lines is not None else []  # the same list, filled as lines are decoded
     chunk: list[tuple] = []
@@ -234,7 +271,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
             for line_no, cells, raw in _rows_from(lines if lines is not None else handle, profile, skip, encoding):
                 try:
                     (card, entry_at, exit_at, entry_ic, exit_ic, road, vclass, before, discount, discounts,
-                     billed, plate, remarks) = parse(extract(cells))
+                     billed, plate, remarks, rebate, deferred, expressway, general, public, peak) = parse(extract(cells))
                 except RowError as error:
                     if len(errors) < MAX_ERRORS:
                         errors.append(ImportError_(name, line_no, FIELDS.get(error.column, error.column),
@@ -251,7 +288,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
                     continue
                 if errors or bad_lines:
                     continue  # keep checking the rest, load nothing more
-                known = cards.get(card)
+                known = cards.get(card, plate)
                 flags = 0
                 if known is None:
                     card_id = member_id = None
@@ -265,11 +302,14 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
                 ym = exit_at[:7]
                 months_seen[ym] = months_seen.get(ym, 0) + 1
                 chunk.append((batch_id, line_no, month or ym, card, card_id, member_id, entry_at, exit_at, entry_ic,
-                              exit_ic, road, vclass, before, discount, discounts, billed, plate, remarks, flags, raw))
+                              exit_ic, road, vclass, before, discount, discounts, billed, plate, remarks, flags, raw,
+                              rebate, deferred, expressway, general, public, peak,
+                              OPERATOR_FROM_FILE if road else None))
                 count += 1
                 total += billed
                 if flags:
                     flagged += 1
+                    flagged_in[ym] = flagged_in.get(ym, 0) + 1
                 if len(chunk) >= CHUNK:
                     loader.write(chunk)
                     chunk = []
@@ -308,6 +348,17 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
         # Only the rows stamped with another month (a file of one month touches none).
         session.execute(update(UsageRecord).where(UsageRecord.batch_id == batch_id, UsageRecord.usage_month != month)
                         .values(usage_month=month))
+    off_month = 0
+    far = [ym for ym in months_seen if is_off_month(ym, month)]
+    if far:
+        # 期ずれ: dated more than one month away from the file's month. Kept in the batch's month
+        # (where staff see it), flagged and not billed until staff accept it; never moved silently.
+        lo, hi = _month_start(month, -1), _month_start(month, 2)
+        session.execute(update(UsageRecord).where(
+            UsageRecord.batch_id == batch_id, (UsageRecord.exit_at < lo) | (UsageRecord.exit_at >= hi))
+            .values(flags=UsageRecord.flags.op("|")(FLAG_OFF_MONTH)).execution_options(synchronize_session=False))
+        off_month = sum(months_seen[ym] for ym in far)
+        flagged += sum(months_seen[ym] - flagged_in.get(ym, 0) for ym in far)
     replaced = None
     if replace:
         replaced = _replace_previous(session, batch_id, profile, month, name)
@@ -316,7 +367,12 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     batch.replaces_batch_id = replaced
     session.commit()
     return ImportSummary(batch_id, name, profile.name, month, count, total, flagged, unregistered, after_loss,
-                         replaced)
+                         replaced, off_month=off_month)
+
+
+def _month_start(month: str, shift: int) -> dt.datetime:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + shift
+    return dt.datetime(index // 12, index % 12 + 1, 1)
 
 
 def _position(handle) -> int:
@@ -381,11 +437,13 @@ def detect_profile(path: str | Path) -> str:
             continue
     else:
         header = []
-    names = {cell.strip() for cell in header}
     best, best_found = None, 0
     for profile in db.session.scalars(select(ImportProfile).where(ImportProfile.file_type == "csv")
                                       .order_by(ImportProfile.id)):
-        texts = {field: spec for field, spec in profile.columns.items() if isinstance(spec, str) and not spec.isdigit()}
+        # compared as on import: NFKC, no spaces, the profile's header variants
+        names = {header_key(cell, profile.header_aliases) for cell in header}
+        texts = {field: header_key(spec, profile.header_aliases) for field, spec in profile.columns.items()
+                 if isinstance(spec, str) and not spec.isdigit()}
         required = {texts[field] for field in REQUIRED if field in texts}
         found = len(set(texts.values()) & names)
         if required <= names and found > best_found:

@@ -14,8 +14,9 @@ import datetime as dt
 from sqlalchemy import func, select, update
 
 from app.domain.errors import DomainError
+from app.domain.usage_format import fits_mask, is_masked, match_masked_card
 from app.extensions import db
-from app.models import Card, CardEvent
+from app.models import Card, CardEvent, Vehicle
 from app.models.billing import CLOSED, BillingRun
 from app.models.usage import (BATCH_ACTIVE, FLAG_NAMES, FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, ImportBatch,
                               UsageRecord)
@@ -53,18 +54,24 @@ def _stop_date(card_id: int) -> dt.date | None:
                              .where(CardEvent.card_id == card_id, CardEvent.kind.in_(("loss", "cancel"))))
 
 
-def _unregistered_rows(card_number: str, months: list[str]):
-    return (UsageRecord.usage_month.in_(months),
-            UsageRecord.flags.in_(flag_values(FLAG_UNREGISTERED_CARD)),
-            UsageRecord.card_number == card_number,
-            UsageRecord.batch_id.in_(select(ImportBatch.id).where(ImportBatch.status == BATCH_ACTIVE)))
+_ANY_PLATE = object()
 
 
-def _link(card_number: str, card: Card, months: list[str]) -> int:
-    """Link the flagged rows of `card_number` in `months` to `card`; no commit."""
+def _unregistered_rows(card_number: str, months: list[str], plate=_ANY_PLATE):
+    where = [UsageRecord.usage_month.in_(months),
+             UsageRecord.flags.in_(flag_values(FLAG_UNREGISTERED_CARD)),
+             UsageRecord.card_number == card_number,
+             UsageRecord.batch_id.in_(select(ImportBatch.id).where(ImportBatch.status == BATCH_ACTIVE))]
+    if plate is not _ANY_PLATE:  # a masked number: which card it is may depend on the plate
+        where.append(UsageRecord.plate.is_(None) if plate is None else UsageRecord.plate == plate)
+    return tuple(where)
+
+
+def _link(card_number: str, card: Card, months: list[str], plate=_ANY_PLATE) -> int:
+    """Link the flagged rows of `card_number` (and `plate`, when given) in `months` to `card`; no commit."""
     if not months:
         return 0
-    where = _unregistered_rows(card_number, months)
+    where = _unregistered_rows(card_number, months, plate)
     cleared = UsageRecord.flags.op("&")(~FLAG_UNREGISTERED_CARD)
     stop = _stop_date(card.id)
     values = {"card_id": card.id, "member_id": card.member_id, "flags": cleared}
@@ -124,9 +131,26 @@ def rematch_unregistered(card_number: str | None = None) -> int:
     keys = _card_keys()
     numbers = unregistered_numbers(months)
     if card_number is not None:
-        numbers = [n for n in numbers if n == card_number or (len(card_number) == 16 and n == card_number[:15])]
+        numbers = [n for n in numbers if n == card_number or (len(card_number) == 16 and n == card_number[:15])
+                   or (is_masked(n) and fits_mask(n, card_number))]
     linked = 0
+    all_cards = None
     for number in numbers:
+        if is_masked(number):
+            # ETC利用照会's ********65981010: the card the import would pick (visible digits, then the
+            # plate serial), plate by plate; still ambiguous → left for staff (このカードに割り当て).
+            if all_cards is None:
+                all_cards = db.session.execute(select(Card.id, Card.number, Vehicle.plate_serial)
+                                               .outerjoin(Vehicle, Vehicle.id == Card.vehicle_id)).all()
+            candidates = [(card_id, serial) for card_id, full, serial in all_cards if fits_mask(number, full)]
+            if not candidates:
+                continue
+            for plate in db.session.scalars(select(UsageRecord.plate).distinct()
+                                            .where(*_unregistered_rows(number, months))):
+                card_id = match_masked_card(plate, candidates)
+                if card_id is not None:
+                    linked += _link(number, db.session.get(Card, card_id), months, plate=plate)
+            continue
         card_id = keys.get(number)
         if card_id is None:
             continue

@@ -10,7 +10,7 @@ from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
 from .portal import PortalView, is_member_login
-from .usage import ImportBatchView, UnregisteredCardView, UsageAlertView, UsageRecordView
+from .usage import ImportBatchView, OffMonthUsageView, UnregisteredCardView, UsageAlertView, UsageRecordView
 from .usage_masters import IcMasterView, ImportProfileView
 from .usage_upload import UsageUploadView
 from .vehicles import VehicleView
@@ -37,6 +37,7 @@ def register_views(appbuilder):
     appbuilder.add_view(UnregisteredCardView, "UnregisteredCards", label="未登録カード", icon="fa-question-circle",
                         **usage)
     appbuilder.add_view(UsageAlertView, "UsageAlerts", label="紛失後利用", icon="fa-exclamation-triangle", **usage)
+    appbuilder.add_view(OffMonthUsageView, "OffMonthUsage", label="期ずれ", icon="fa-calendar-times-o", **usage)
     appbuilder.add_view(ImportProfileView, "ImportProfiles", label="取込形式", icon="fa-sliders", **usage)
     appbuilder.add_view(IcMasterView, "IcMaster", label="ICマスタ", icon="fa-map-signs", **usage)
     billing = dict(category=BILLING, category_label="請求", category_icon="fa-jpy")

@@ -22,14 +22,16 @@ from sqlalchemy import func, select
 from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.month import Month
+from app.domain.usage_format import fits_mask, is_masked, plate_serial_of
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term
 from app.models import Card, CardEvent, Member, Vehicle
-from app.models.usage import (BATCH_ACTIVE, BATCH_STATUSES, FLAG_NAMES, FLAG_UNREGISTERED_CARD,
-                              FLAG_USED_AFTER_LOSS, ImportBatch, UsageRecord)
+from app.models.usage import (BATCH_ACTIVE, BATCH_STATUSES, FLAG_NAMES, FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE,
+                              FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, ImportBatch, UsageRecord)
 from app.services.usage_export import EXCEL_MAX_ROWS, HEADERS, MONEY, flag_text, usage_query
 from app.services.usage_import import delete_batch
+from app.services.usage_review import confirm_rows
 from app.services.usage_rematch import (active_months, assign_unregistered, closed_months, flag_values,
                                         open_months)
 
@@ -37,7 +39,8 @@ from .base import XLSX, TollbookModelView
 from .formatting import date_jp, right, yen
 
 PAGE_SIZE = 50
-FLAG_CHOICES = {"unregistered": FLAG_UNREGISTERED_CARD, "after_loss": FLAG_USED_AFTER_LOSS}
+FLAG_CHOICES = {"unregistered": FLAG_UNREGISTERED_CARD, "after_loss": FLAG_USED_AFTER_LOSS,
+                "duplicate": FLAG_SUSPECTED_DUPLICATE, "off_month": FLAG_OFF_MONTH}
 
 
 def month_jp(month) -> str:
@@ -167,8 +170,10 @@ class _UsageListView(BaseView):
     default_view = "list"
     template = "tollbook/usage_records.html"
     title = ""
+    description = ""
     forced_flag = ""
     all_months_allowed = False
+    check = None  # {"flag": bit, "button": label, "done": message}: rows staff confirm one by one
 
     def _filter(self) -> UsageFilter:
         months = active_months()
@@ -190,7 +195,7 @@ class _UsageListView(BaseView):
         f.member_id = _int_arg("member")
         card = re.sub(r"[\s\-]", "", request.args.get("card") or "")
         if card:
-            if not card.isdigit():
+            if not card.replace("*", "").isdigit():  # * : a masked number as ETC利用照会 shows it
                 f.problems.append(f"カード番号「{request.args.get('card')}」は数字で入力してください。")
             else:
                 f.card = card
@@ -247,15 +252,19 @@ class _UsageListView(BaseView):
             .where(CardEvent.card_id.in_(ids), CardEvent.kind.in_(("loss", "cancel")))
             .group_by(CardEvent.card_id)).all())
 
+    def _page_extras(self, rows) -> dict:
+        """What a view adds to each page (紛失・解約日, the other trip of a 重複の疑い …)."""
+        return {"stops": self._stops(rows)} if self.forced_flag == "after_loss" else {}
+
     def _render_list(self):
         f = self._filter()
         for problem in f.problems:
             flash(problem, "warning")
-        rows, has_prev, has_next, count, total, stops = [], False, False, 0, 0, {}
+        rows, has_prev, has_next, count, total, extra = [], False, False, 0, 0, {}
         if f.months and (f.month or self.all_months_allowed):
             rows, has_prev, has_next = self._page(f)
             count, total = self._totals(f)
-            stops = self._stops(rows) if self.forced_flag else {}
+            extra = self._page_extras(rows)
         members = db.session.execute(select(Member.id, Member.code, Member.name).order_by(Member.code)).all()
         batches = db.session.execute(
             select(ImportBatch.id, ImportBatch.file_name).where(ImportBatch.status == BATCH_ACTIVE,
@@ -263,13 +272,17 @@ class _UsageListView(BaseView):
             .order_by(ImportBatch.id)).all() if f.month else []
         endpoint = f"{self.__class__.__name__}.list"
         return self.render_template(
-            self.template, title=self.title, f=f, rows=rows, count=count, total=total, stops=stops,
+            self.template, title=self.title, f=f, rows=rows, count=count, total=total,
+            stops=extra.get("stops", {}), twins=extra.get("twins", {}), check=self.check,
+            confirm_url=url_for(f"{self.__class__.__name__}.confirm") if self.check else None,
+            csrf_token=generate_csrf, open_now=set(open_months()),
             members=members, batches=batches, has_prev=has_prev, has_next=has_next,
             prev_url=url_for(endpoint, **f.args(before=rows[0].id)) if has_prev and rows else None,
             next_url=url_for(endpoint, **f.args(after=rows[-1].id)) if has_next and rows else None,
             first_url=url_for(endpoint, **f.args()),
             export_url=url_for(f"{self.__class__.__name__}.export", **f.args()),
             list_url=url_for(endpoint), alerts=bool(self.forced_flag), closed=closed_months(),
+            description=self.description,
             flag_names=FLAG_NAMES, flag_text=flag_text, month_jp=month_jp, yen=yen, date_jp=date_jp,
             member_label=member_term(), page_size=PAGE_SIZE)
 
@@ -331,13 +344,10 @@ class UsageRecordView(_UsageListView):
         return self._export()
 
 
-class UsageAlertView(_UsageListView):
-    """紛失後利用: rows used on or after the card's loss / cancellation date. Every month with
-    active batches unless one is chosen (flags IN (2, 3) within those months: ix_usage_flags)."""
+class _FlaggedUsageView(_UsageListView):
+    """Rows with one flag, every month with active batches unless one is chosen (flags IN (…)
+    within those months: ix_usage_flags)."""
 
-    route_base = "/usage/alerts"
-    title = "紛失後利用"
-    forced_flag = "after_loss"
     all_months_allowed = True
 
     @expose("/")
@@ -349,6 +359,44 @@ class UsageAlertView(_UsageListView):
     @has_access
     def export(self):
         return self._export()
+
+
+class UsageAlertView(_FlaggedUsageView):
+    """紛失後利用: rows used on or after the card's loss / cancellation date."""
+
+    route_base = "/usage/alerts"
+    title = "紛失後利用"
+    description = "紛失・盗難または解約の日以降に使われた走行明細です。カードの不正利用や、異動の登録漏れがないか確認してください。"
+    forced_flag = "after_loss"
+
+
+class _UsageCheckView(_FlaggedUsageView):
+    """Rows kept out of billing until staff look at them (NOT_BILLED_FLAGS); 確認 (rows of open months
+    only) clears the flag and sets 確認済 (app.services.usage_review)."""
+
+    @expose("/confirm/", methods=["POST"])
+    @has_access
+    def confirm(self):
+        ids = [int(v) for v in request.form.getlist("row") if v.isdigit()]
+        try:
+            done = confirm_rows(ids, self.check["flag"])
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(f"{self.title}の明細 {done:,}件を確認済みにしました。{self.check['done']}", "success")
+        return redirect(request.referrer or url_for(f"{self.__class__.__name__}.list"))
+
+
+class OffMonthUsageView(_UsageCheckView):
+    """期ずれ: rows dated more than one month away from their file's month; not billed until accepted."""
+
+    route_base = "/usage/off-month"
+    title = "期ずれ"
+    description = ("ファイルの利用月から1か月より離れた日付の走行明細です（例: 10月分のファイルにある8月の走行）。"
+                   "請求には含めていません。その月の請求に含めてよい明細は「この月で請求する」を押してください。"
+                   "別の月の明細なら、取込を削除して正しい利用月で取り込み直してください。")
+    forced_flag = "off_month"
+    check = {"flag": FLAG_OFF_MONTH, "button": "この月で請求する", "done": "取込の利用月で請求されます。"}
 
 
 # ---- 未登録カード -----------------------------------------------------------------------------------
@@ -417,7 +465,7 @@ class UnregisteredCardView(BaseView):
     @expose("/assign/", methods=["GET", "POST"])
     @has_access
     def assign(self):
-        number = re.sub(r"\D", "", request.values.get("number") or "")
+        number = re.sub(r"[^\d*]", "", request.values.get("number") or "")  # * : masked (利用照会)
         months = open_months()
         group = self._groups(months, numbers=[number]) if number and months else []
         if not group:
@@ -452,6 +500,7 @@ def _card_choices(number: str, plates: list[str]):
     """Cards to choose from: first those whose vehicle carries a plate seen in the rows or whose
     number is close (same first 15 digits), then every other card."""
     seen = {_squash(p) for p in plates}
+    serials_only = {plate_serial_of(p) for p in plates if _squash(p).isdigit()}  # 利用照会 writes '5050' only
     suggested, others = [], []
     rows = db.session.execute(select(Card, Member, Vehicle).join(Member, Member.id == Card.member_id)
                               .outerjoin(Vehicle, Vehicle.id == Card.vehicle_id).order_by(Member.code, Card.number))
@@ -459,7 +508,9 @@ def _card_choices(number: str, plates: list[str]):
         plate = vehicle.plate_text() if vehicle is not None else ""
         label = f"{card}　{member.code} {member.name}" + (f"　{plate}" if plate else "") + f"（{card.status_name()}）"
         choice = (card.id, label)
-        if (plate and _squash(plate) in seen) or card.number[:15] == number[:15]:
+        close = fits_mask(number, card.number) if is_masked(number) else card.number[:15] == number[:15]
+        same_serial = vehicle is not None and vehicle.plate_serial in serials_only
+        if (plate and _squash(plate) in seen) or same_serial or close:
             suggested.append(choice)
         else:
             others.append(choice)

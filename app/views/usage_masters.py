@@ -116,6 +116,14 @@ def _verified_badge(value):
                   '未検証</span>')
 
 
+def check_header_aliases(form, field):
+    data = field.data
+    if data is None:
+        return
+    if not isinstance(data, dict) or not all(isinstance(k, str) and k and isinstance(v, str)
+                                             for k, v in data.items()):
+        raise ValidationError('ファイルの見出しの書き方 → 取込形式の書き方 の JSON で書いてください'
+                              '（例: {"（入）": "（自）", "時刻": "時分"}）。')
 
 
 def _profile_form_fields():
@@ -140,6 +148,12 @@ def _profile_form_fields():
                                              render_kw={"rows": 3, "style": "font-family:monospace"}),
         "road_operator": StringField("道路事業者（固定）", validators=[Optional()],
                                      description="ファイルに道路事業者の列がないとき、全行に入れる名前（例: NEXCO）"),
+        "header_aliases": JSONTextField("見出しの言い換え（JSON）", validators=[Optional(), check_header_aliases],
+                                        description='実ファイルで見出しの書き方が違うとき。例: {"（入）": "（自）", "時刻": "時分"}。'
+                                                    "全角・半角の違い（ＩＣ と IC）は言い換えなしで同じとみなします。",
+                                        render_kw={"rows": 3, "style": "font-family:monospace"}),
+        "peak_time_remark": StringField("平日朝夕の印（備考）", validators=[Optional()],
+                                        description="備考にこの語（; 区切りの1つ）がある明細を平日朝夕の走行とします（例: （朝夕））"),
         "layout_verified": BooleanField("レイアウト検証済",
                                         description="道路事業者・カード会社の仕様書と照合済みならチェック。"
                                                     "未検証の形式は取込画面に警告が出ます。"),
@@ -162,11 +176,13 @@ class ImportProfileView(TollbookModelView):
         "header_rows": "見出しの行数", "columns": "列の対応（JSON）", "date_format": "日付の形式",
         "time_format": "時刻の形式", "discount_sign": "割引額の符号", "vehicle_class_codes": "車種コードの対応（JSON）",
         "road_operator": "道路事業者（固定）", "layout_verified": "レイアウト", "note": "メモ",
+        "header_aliases": "見出しの言い換え（JSON）", "peak_time_remark": "平日朝夕の印（備考）",
         "updated_at": "更新日時",
     }
     list_columns = ["name", "label", "file_type", "encoding", "date_format", "layout_verified"]
     show_columns = ["name", "label", "layout_verified", "note", "file_type", "encoding", "header_rows", "columns",
-                    "date_format", "time_format", "discount_sign", "vehicle_class_codes", "road_operator"]
+                    "header_aliases", "date_format", "time_format", "discount_sign", "vehicle_class_codes",
+                    "road_operator", "peak_time_remark"]
     add_columns = edit_columns = ["name", *PROFILE_FIELDS]
     search_columns = ["name", "label", "file_type", "layout_verified"]
     export_columns = ["name", "label", "file_type", "encoding", "header_rows", "date_format", "time_format",
@@ -182,6 +198,7 @@ class ImportProfileView(TollbookModelView):
         "discount_sign": lambda v: DISCOUNT_SIGNS.get(v, v),
         "columns": lambda v: Markup("<pre>{}</pre>").format(json.dumps(v, ensure_ascii=False, indent=2)) if v else "",
         "vehicle_class_codes": lambda v: Markup("<code>{}</code>").format(json.dumps(v, ensure_ascii=False)) if v else "",
+        "header_aliases": lambda v: Markup("<code>{}</code>").format(json.dumps(v, ensure_ascii=False)) if v else "",
         "note": lambda v: v or "",
     }
 

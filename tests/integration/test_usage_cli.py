@@ -61,7 +61,7 @@ def test_import_prints_the_summary(db, cards, runner):
     batch = db.session.scalar(select(ImportBatch))
     assert result.stdout.strip() == (
         f"取込#{batch.id} etc-meisai-2026-10.csv（etc-meisai, 2026-10）: 7件, 通行料金合計 21,380円, "
-        "要確認 1件（未登録カード 1件, 紛失後利用 0件）")
+        "要確認 1件（未登録カード 1件, 紛失後利用 0件, 重複の疑い 0件, 期ずれ 0件）")
     assert result.stderr == ""  # no progress output when nobody watches a terminal
     assert batch.imported_by == "flask etc import"
     assert count(db, UsageRecord) == 7

@@ -95,7 +95,7 @@ def test_etc_meisai_file(db, cards):
     assert calls[-1][0] == calls[-1][1] == fixture("etc-meisai-2026-10.csv").stat().st_size
     assert calls[-1][2] == 7
     assert str(summary) == (f"取込#{summary.batch_id} etc-meisai-2026-10.csv（etc-meisai, 2026-10）: 7件, "
-                            "通行料金合計 21,380円, 要確認 1件（未登録カード 1件, 紛失後利用 0件）")
+                            "通行料金合計 21,380円, 要確認 1件（未登録カード 1件, 紛失後利用 0件, 重複の疑い 0件, 期ずれ 0件）")
 
     db.session.expire_all()
     batch = db.session.get(ImportBatch, summary.batch_id)
@@ -191,6 +191,10 @@ def test_nexco_fixed_file(db, cards):
     assert [(r.entry_ic, r.exit_ic) for r in rows] == [("髙崎", "前橋"), ("宮﨑", "都城"), ("東京", "川崎")]
     assert [r.vehicle_class for r in rows] == [1, 2, 4]  # "01" / "02" / "04"
     assert [r.amount_billed for r in rows] == [560, 1130, 1250]  # 高速国道 + 一般有料道路 + 公社道路
+    # the three categories kept apart: they are discounted differently (公社道路: no NEXCO discount)
+    assert [(r.amount_expressway, r.amount_general_toll, r.amount_public_corp) for r in rows] == [
+        (560, 0, 0), (820, 310, 0), (1000, 0, 250)]
+    assert [r.road_operator_source for r in rows] == ["file"] * 3  # the profile's NEXCO
     assert [r.amount_before_discount for r in rows] == [560, 1130, 1250]
     assert [r.discount for r in rows] == [0, 0, 0]
     assert [r.road_operator for r in rows] == ["NEXCO"] * 3

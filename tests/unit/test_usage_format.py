@@ -1,9 +1,10 @@
 """Reading one usage row (app.domain.usage_format): dates, times, amounts, discounts, 車種, card numbers."""
 import pytest
 
-from app.domain.usage_format import (FIELDS, REQUIRED, Layout, RowError, make_extractor, make_row_parser,
+from app.domain.usage_format import (FIELDS, REQUIRED, Layout, RowError, fits_mask, header_key, is_off_month,
+                                     make_extractor, make_row_parser, match_masked_card,
                                      normalize_usage_card_number, parse_amount, parse_date, parse_time,
-                                     parse_vehicle_class, resolve_columns)
+                                     parse_vehicle_class, plate_serial_of, remark_tokens, resolve_columns)
 from app.domain.errors import DomainError
 
 CARD = "4980001234567890"
@@ -248,7 +249,8 @@ def test_card_numbers_14_to_16_digits(text, number):
     assert parser()(*row(card=text))[0] == number
 
 
-@pytest.mark.parametrize("text", ["4980001234567", "49800012345678901", "4980ABCD34567890", "", "************7890"])
+@pytest.mark.parametrize("text", ["4980001234567", "49800012345678901", "4980ABCD34567890", "", "*************890",
+                                  "****************", "********6598101X"])
 def test_bad_card_numbers(text):
     with pytest.raises(RowError):
         normalize_usage_card_number(text)
@@ -311,3 +313,88 @@ def test_a_fixed_width_line_shorter_than_the_layout_is_refused():
     with pytest.raises(ValueError) as caught:
         extract(line[:30])
     assert "30バイトしかありません" in str(caught.value) and "35バイト" in str(caught.value)
+
+
+# ---- real ETC利用照会 downloads: masked numbers, header variants, 備考 tokens, 還元額 / 後納 -------------
+
+@pytest.mark.parametrize("text", ["********65981010", "＊＊＊＊＊＊＊＊65981010", "************7890", "4980********1010"])
+def test_masked_card_numbers_are_read_as_written(text):
+    number = normalize_usage_card_number(text)
+    assert number == text.replace("＊", "*")
+    assert parser()(*row(card=text))[0] == number
+
+
+def test_a_masked_number_fits_the_cards_with_the_same_visible_digits():
+    assert fits_mask("********65981010", "4980000065981010")
+    assert not fits_mask("********65981010", "4980000065981011")
+    assert not fits_mask("********65981010", "498000065981010")  # 15 digits: another length
+    assert fits_mask("4980********1010", "4980123465981010")
+    assert not fits_mask("4981********1010", "4980123465981010")
+
+
+@pytest.mark.parametrize("plate, serial", [("5050", 5050), ("品川 300 あ 12-34", 1234), ("なにわ 130 た ・123", 123),
+                                           ("５０５０", 5050), ("", None), (None, None), ("品川 300 あ", None)])
+def test_plate_serial_as_files_write_it(plate, serial):
+    assert plate_serial_of(plate) == serial
+
+
+def test_matching_a_masked_number_never_guesses():
+    one, two = "card-1", "card-2"
+    assert match_masked_card("5050", [(one, 1234)]) == one  # the only card ending so
+    assert match_masked_card(None, [(one, 1234)]) == one
+    assert match_masked_card("5050", []) is None  # unknown
+    assert match_masked_card(None, [(one, 1234), (two, 5050)]) is None  # ambiguous, no plate
+    assert match_masked_card("5050", [(one, 1234), (two, 5050)]) == two  # the plate serial decides
+    assert match_masked_card("9999", [(one, 1234), (two, 5050)]) is None
+    assert match_masked_card("5050", [(one, 5050), (two, 5050)]) is None  # still two
+
+
+ETC_ALIASES = {"（入）": "（自）", "（出）": "（至）", "時刻": "時分"}
+
+
+def test_header_variants_of_real_downloads_resolve_to_the_profile_columns():
+    spec = Layout(columns={"entry_date": "利用年月日（自）", "entry_time": "時分（自）", "exit_date": "利用年月日（至）",
+                           "exit_time": "時分（至）", "entry_ic": "利用ＩＣ（自）", "exit_ic": "利用ＩＣ（至）",
+                           "amount_billed": "通行料金", "card_number": "ＥＴＣカード番号"},
+                  header_aliases=ETC_ALIASES)
+    header = ["利用年月日（入）", "時刻（入）", "利用年月日（出）", "時刻（出）", "利用IC（入）", "利用IC(出)", "通行料金",
+              "ETCカード番号"]
+    assert resolve_columns(spec, header) == {"entry_date": 0, "entry_time": 1, "exit_date": 2, "exit_time": 3,
+                                             "entry_ic": 4, "exit_ic": 5, "amount_billed": 6, "card_number": 7}
+    assert header_key("利用ＩＣ（自）") == header_key("利用IC(自)") == "利用IC(自)"
+    assert header_key("\ufeff 時刻（入）", ETC_ALIASES) == "時分(自)"
+    without = Layout(columns=spec.columns)  # no variants in the profile: （入） is another column
+    with pytest.raises(DomainError):
+        resolve_columns(without, header)
+
+
+def test_remark_tokens_and_the_peak_time_mark():
+    assert remark_tokens("確定;（朝夕）") == ["確定", "（朝夕）"]
+    assert remark_tokens("確定; 休日割引 ;") == ["確定", "休日割引"]
+    assert remark_tokens(None) == []
+    parse = parser(peak_time_remark="（朝夕）", columns={"remarks": 9})
+    assert parse(*row(), "確定;（朝夕）")[12:] == ("確定;（朝夕）", None, None, None, None, None, True)
+    assert parse(*row(), "確定;(朝夕)")[-1] is True  # half-width brackets: the same token
+    assert parse(*row(), "確定;休日割引")[-1] is False
+    assert parse(*row(), "朝夕割引対象外")[-1] is False  # a token, not a substring
+    assert parser(columns={"remarks": 9})(*row(), "確定;（朝夕）")[-1] is False  # profile without the mark
+
+
+def test_rebate_and_deferred_amounts_blank_discounts_accepted():
+    parse = parser(columns={"amount_rebate_applied": 9, "amount_deferred": 10})
+    paid_by_rebate = parse(*row(before="", discount="", billed="2680"), "2680", "0")
+    assert paid_by_rebate[7:11] == (2680, 0, None, 2680)
+    assert paid_by_rebate[13:15] == (2680, 0)
+    assert parse(*row(billed="1320"), "", "1320")[13:15] == (None, 1320)  # blank: not given, not 0
+    error = error_of(parse, row(billed="1320") + ["12x", ""])
+    assert (error.column, error.value) == ("amount_rebate_applied", "12x")
+    assert FIELDS["amount_rebate_applied"] == "還元額適用料金" and FIELDS["amount_deferred"] == "後納料金"
+
+
+@pytest.mark.parametrize("row_month, file_month, off", [
+    ("2026-10", "2026-10", False), ("2026-09", "2026-10", False), ("2026-11", "2026-10", False),
+    ("2026-08", "2026-10", True), ("2026-12", "2026-10", True), ("2025-10", "2026-10", True),
+    ("2026-12", "2027-01", False), ("2026-11", "2027-01", True),
+])
+def test_off_month_is_more_than_one_month_away(row_month, file_month, off):
+    assert is_off_month(row_month, file_month) is off
