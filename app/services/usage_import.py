@@ -7,6 +7,7 @@ list names the file, line, column, value and reason.
 """
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass
@@ -353,7 +354,9 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     if far:
         # 期ずれ: dated more than one month away from the file's month. Kept in the batch's month
         # (where staff see it), flagged and not billed until staff accept it; never moved silently.
-        lo, hi = _month_start(month, -1), _month_start(month, 2)
+        file_month = Month.parse(month)
+        lo = dt.datetime.combine(file_month.plus(-1).first_day, dt.time())
+        hi = dt.datetime.combine(file_month.plus(2).first_day, dt.time())
         session.execute(update(UsageRecord).where(
             UsageRecord.batch_id == batch_id, (UsageRecord.exit_at < lo) | (UsageRecord.exit_at >= hi))
             .values(flags=UsageRecord.flags.op("|")(FLAG_OFF_MONTH)).execution_options(synchronize_session=False))
@@ -369,10 +372,6 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     return ImportSummary(batch_id, name, profile.name, month, count, total, flagged, unregistered, after_loss,
                          replaced, off_month=off_month)
 
-
-def _month_start(month: str, shift: int) -> dt.datetime:
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + shift
-    return dt.datetime(index // 12, index % 12 + 1, 1)
 
 
 def _position(handle) -> int:

@@ -1,7 +1,7 @@
 """import profiles: header variants and the 平日朝夕 remark; shipped etc-meisai / nexco-fixed updated
 
 Revision ID: c3d9e4f1a2b6
-Revises: b7e1c0a2d5f3
+Revises: b7d1e5a0c912
 Create Date: 2026-11-29 17:40:00
 
 The shipped profiles are created by `flask etc init` only when missing, so a database made before this
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = 'c3d9e4f1a2b6'
-down_revision = 'b7e1c0a2d5f3'
+down_revision = 'b7d1e5a0c912'
 branch_labels = None
 depends_on = None
 
