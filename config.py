@@ -60,3 +60,18 @@ SESSION_COOKIE_SECURE = TOLLBOOK_ENV == "production"
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Logins (docs/security.md). FAB's limiter counts POSTs to the login screen per client address
+# (behind a reverse proxy set TOLLBOOK_TRUSTED_PROXIES so the address is the client's, not the proxy's).
+AUTH_RATE_LIMITED = os.environ.get("AUTH_RATE_LIMITED", "1") != "0"
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "30 per minute;300 per hour")
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+RATELIMIT_ENABLED = AUTH_RATE_LIMITED  # FAB turns Flask-Limiter off unless told (flask_appbuilder/base.py)
+# A login is locked after this many failed attempts in a row, for this many minutes (or until an
+# administrator unlocks it on the user list: ロック解除).
+AUTH_LOCKOUT_THRESHOLD = int(os.environ.get("AUTH_LOCKOUT_THRESHOLD", "10"))
+AUTH_LOCKOUT_MINUTES = int(os.environ.get("AUTH_LOCKOUT_MINUTES", "30"))
+TOLLBOOK_TRUSTED_PROXIES = int(os.environ.get("TOLLBOOK_TRUSTED_PROXIES", "0"))
+# Passwords: FAB's complexity hook with Tollbook's rules (app/domain/password_policy.py).
+# FAB_PASSWORD_COMPLEXITY_VALIDATOR is set by app/security/setup.py (config does not import views).
+FAB_PASSWORD_COMPLEXITY_ENABLED = True

@@ -40,6 +40,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .views.errors import register_error_pages
 
         register_error_pages(app)
+        from .security.setup import install_request_guards
+
+        install_request_guards(app)
     install_audit_listeners()
 
     from .cli import etc

@@ -34,8 +34,12 @@ def etc():
 @click.option("--admin-password", default=None, help="管理者(admin)のパスワード。省略時は生成して表示します。")
 @with_appcontext
 def init_command(admin_password):
+    from app.domain.password_policy import password_problems
     from app.services.setup import initialize
 
+    if admin_password and (problems := password_problems(admin_password, "admin", member=False)):
+        click.echo("管理者のパスワードに使えません: " + " ".join(problems), err=True)
+        sys.exit(1)
     with acting_as("flask etc init"):
         username, password = initialize(admin_password)
     click.echo("データベースを最新の状態にしました。ロール: 管理者, 事務, 責任者, 組合員")
@@ -49,6 +53,22 @@ def init_command(admin_password):
         click.echo(f"管理者ユーザー {username} は作成済みです。初期パスワードは {note} にあります。")
     else:
         click.echo(f"管理者ユーザー {username} は作成済みです（パスワードは変更していません）。")
+
+
+@etc.command("unlock", help="ログインに続けて失敗してロックされたユーザーのロックを解除します。")
+@click.argument("username")
+@with_appcontext
+def unlock_command(username):
+    from app.extensions import appbuilder
+    from app.services.accounts import unlock
+
+    user = appbuilder.sm.find_user(username=username)
+    if user is None:
+        click.echo(f"ユーザー {username} はいません。", err=True)
+        sys.exit(1)
+    with acting_as("flask etc unlock"):
+        was_locked = unlock(user)
+    click.echo(f"{username} のロックを解除しました。" if was_locked else f"{username} はロックされていません（失敗回数を0に戻しました）。")
 
 
 @etc.command("demo", help="デモデータ（組合員・代理店・車両・カード・異動）を入れます。本番のデータベースでは断ります。")

@@ -129,6 +129,9 @@ def db(app):
                 database.session.execute(table.delete())
         _reset_users()
         database.session.commit()
+        from app.extensions import appbuilder
+
+        appbuilder.sm.limiter.reset()  # login rate limits count per address: every test starts afresh
         with acting_as("test-setup"):
             ensure_operator("テスト事業協同組合")
             database.session.execute(database.text("DELETE FROM audit_log"))

@@ -1,6 +1,7 @@
 """Tables, one module per aggregate. Importing this package registers them all with the metadata."""
 from flask_appbuilder import Model  # noqa: F401
 
+from .account import AccountSecurity  # noqa: F401
 from .agency import Agency  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .billing import (BillingRun, Invoice, InvoiceAdjustment, InvoiceLine, InvoiceNumberCounter,  # noqa: F401

@@ -1,16 +1,43 @@
-"""Tollbook's FAB security manager (config FAB_SECURITY_MANAGER_CLASS).
+"""Tollbook's FAB security manager (config FAB_SECURITY_MANAGER_CLASS) and its login screens.
 
-What it changes from FAB 5.3's own:
+What it changes from FAB 5.3's own (docs/security.md):
 - the JSON login API (/api/v1/security/login, /refresh) is not registered: nothing uses it, and FAB 5
   ties it to FAB_ADD_SECURITY_VIEWS, which would also remove the login screen (issue 8 §4);
-- logout is a POST with the form's CSRF token, so another site cannot log a user out (§16).
+- logout is a POST with the form's CSRF token, so another site cannot log a user out (§16);
+- an account is locked after AUTH_LOCKOUT_THRESHOLD failed logins in a row for AUTH_LOCKOUT_MINUTES
+  (or until an administrator unlocks it), on top of FAB's per-address AUTH_RATE_LIMIT (§3); every
+  failure shows one message that does not tell whether the login exists;
+- passwords follow app/domain/password_policy.py; changing one's own needs the current one; a
+  password set by an administrator must be changed at the next login (§5).
 """
-from flask import current_app, redirect
+from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_appbuilder.security.api import SecurityApi
+from flask_appbuilder.security.decorators import no_cache
+from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import AuthDBView
+from flask_appbuilder.security.views import (AuthDBView, ResetMyPasswordView, ResetPasswordView,
+                                             UserDBModelView)
+from flask_appbuilder.utils.base import get_safe_redirect
+from flask_appbuilder.validators import PasswordComplexityValidator
 from flask_appbuilder.views import expose
-from flask_login import logout_user
+from flask_babel import lazy_gettext
+from flask_login import login_user, logout_user
+from werkzeug.security import check_password_hash
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo
+
+from app.services import accounts
+
+from .passwords import RULES, ChangeMyPasswordForm, SetPasswordForm
+
+# One message for every failure (wrong password, unknown login, locked account): it never tells
+# whether the login exists.
+LOGIN_FAILED = ("ログインできませんでした。ユーザー名とパスワードをご確認ください。"
+                "続けて間違えると、しばらくの間ログインできなくなります。")
+MUST_CHANGE = "管理者が設定したパスワードでログインしました。続けるには、ご自身のパスワードに変更してください。"
+SESSION_MUST_CHANGE = "tollbook_must_change_password"
 
 
 class NoJsonLoginSecurityApi(SecurityApi):
@@ -22,16 +49,126 @@ class NoJsonLoginSecurityApi(SecurityApi):
 
 
 class TollbookAuthDBView(AuthDBView):
+    invalid_login_message = LOGIN_FAILED
+
+    @expose("/login/", methods=["GET", "POST"])
+    @no_cache
+    def login(self):
+        if g.user is not None and g.user.is_authenticated:
+            return redirect(self._get_safe_next_url())
+        form = LoginForm_db()
+        if form.validate_on_submit():
+            next_url = get_safe_redirect(request.args.get("next", ""))
+            user = self.appbuilder.sm.auth_user_db(form.username.data, form.password.data)
+            if not user:
+                flash(LOGIN_FAILED, "warning")
+                return redirect(self.appbuilder.get_url_for_login_with(next_url))
+            login_user(user, remember=False)
+            if accounts.must_change_password(user.id):
+                session[SESSION_MUST_CHANGE] = True
+                flash(MUST_CHANGE, "warning")
+                return redirect(url_for(f"{self.appbuilder.sm.resetmypasswordview.__name__}.this_form_get"))
+            return redirect(next_url)
+        return self.render_template(self.login_template, title=self.title, form=form, appbuilder=self.appbuilder)
+
     @expose("/logout/", methods=["POST"])
     def logout(self):
         # POST only (CSRFProtect checks the token of the menu's form); a GET answers 405.
         user = self._get_authenticated_user()
         logout_user()
+        session.pop(SESSION_MUST_CHANGE, None)
         if user is not None:
             self.appbuilder.sm.on_user_logout(user)
         return redirect(current_app.config.get("LOGOUT_REDIRECT_URL", self.appbuilder.get_url_for_login))
 
 
+class TollbookResetMyPasswordView(ResetMyPasswordView):
+    """パスワードを変更: the current password first, then the new one twice."""
+
+    class_permission_name = "ResetMyPasswordView"  # FAB's name: roles.py and granted permissions use it
+    form = ChangeMyPasswordForm
+    form_title = "パスワードの変更"
+    message = "パスワードを変更しました。"
+
+    def form_post(self, form) -> None:
+        self.appbuilder.sm.reset_password(g.user.id, form.password.data)
+        accounts.password_changed_by_owner(g.user.id)
+        session.pop(SESSION_MUST_CHANGE, None)
+        flash(self.message, "info")
+
+
+class TollbookResetPasswordView(ResetPasswordView):
+    """An administrator sets another user's password; its owner must change it at next login."""
+
+    class_permission_name = "ResetPasswordView"
+    form = SetPasswordForm
+    form_title = "パスワードの再設定"
+    message = "パスワードを設定しました。このユーザーは次のログインでパスワードの変更が必要です。"
+
+    def form_post(self, form) -> None:
+        user_id = request.args.get("pk", type=int)
+        self.appbuilder.sm.reset_password(user_id, form.password.data)
+        accounts.password_set_by_admin(user_id)
+        flash(self.message, "info")
+
+
+class TollbookUserDBModelView(UserDBModelView):
+    class_permission_name = "UserDBModelView"
+    add_form_extra_fields = {
+        "password": PasswordField(lazy_gettext("Password"), description=RULES,
+                                  validators=[DataRequired(), PasswordComplexityValidator()],
+                                  widget=BS3PasswordFieldWidget()),
+        "conf_password": PasswordField(lazy_gettext("Confirm Password"),
+                                       description="確認のため、もう一度入力してください。",
+                                       validators=[DataRequired(), EqualTo(
+                                           "password", message=lazy_gettext("Passwords must match"))],
+                                       widget=BS3PasswordFieldWidget()),
+    }
+
+    def post_add(self, item) -> None:
+        # The administrator chose this password: the new user replaces it at first login.
+        accounts.password_set_by_admin(item.id)
+
+    @action("unlock", "ロック解除", "選んだユーザーのログインロックを解除します。よろしいですか？", "fa-unlock")
+    def unlock(self, items):
+        for item in items if isinstance(items, list) else [items]:
+            if accounts.unlock(item):
+                flash(f"{item.username} のログインロックを解除しました。", "info")
+            else:
+                flash(f"{item.username} はロックされていません（失敗回数を0に戻しました）。", "info")
+        return redirect(self.get_redirect())
+
+
 class TollbookSecurityManager(SecurityManager):
     security_api = NoJsonLoginSecurityApi
     authdbview = TollbookAuthDBView
+    resetmypasswordview = TollbookResetMyPasswordView
+    resetpasswordview = TollbookResetPasswordView
+    userdbmodelview = TollbookUserDBModelView
+
+    def register_views(self):
+        super().register_views()
+        # Guessing the current password on the change form counts like guessing at the login.
+        if self.is_auth_limited:
+            for view in self.appbuilder.baseviews:
+                if isinstance(view, TollbookResetMyPasswordView):
+                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+
+    def auth_user_db(self, username, password):
+        user = self.find_user(username=username) if username else None
+        if user is None and username:
+            user = self.find_user(email=username)
+        if user is not None and accounts.is_locked(user):
+            # Same work and same answer as a wrong password, so a lock does not reveal the login.
+            check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
+            return None
+        return super().auth_user_db(username, password)
+
+    def on_user_login_failed(self, user) -> None:
+        accounts.lock_if_too_many_failures(user)
+
+    def add_user(self, *args, **kwargs):
+        user = super().add_user(*args, **kwargs)
+        if user:
+            accounts.forget(user.id)
+        return user

@@ -1,7 +1,10 @@
-"""Security set-up of the Flask app, called by create_app before anything else is bound."""
+"""Security set-up of the Flask app (docs/security.md): `init_security` before anything is bound,
+`install_request_guards` once AppBuilder has registered its views."""
 import sys
 
-from flask import Flask
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .secret_key import SecretKeyError, check_key
 
@@ -20,4 +23,36 @@ def check_secret_key(app: Flask) -> None:
 
 
 def init_security(app: Flask) -> None:
+    from .passwords import validate_password
+
     check_secret_key(app)
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", validate_password)
+    proxies = int(app.config.get("TOLLBOOK_TRUSTED_PROXIES") or 0)
+    if proxies:
+        # The client's address (rate limits) and scheme (secure cookies) from the proxy's headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
+def install_request_guards(app: Flask) -> None:
+    from app.extensions import appbuilder
+
+    from .manager import MUST_CHANGE, SESSION_MUST_CHANGE
+
+    sm = appbuilder.sm
+    change_view = sm.resetmypasswordview.__name__
+    allowed = {f"{change_view}.this_form_get", f"{change_view}.this_form_post",
+               f"{sm.auth_view.endpoint}.logout", "static", "appbuilder.static"}
+
+    @app.before_request
+    def password_change_first():
+        """A password set by an administrator: nothing but the change form until it is changed."""
+        if session.get(SESSION_MUST_CHANGE) and current_user.is_authenticated and request.endpoint not in allowed:
+            flash(MUST_CHANGE, "warning")
+            return redirect(url_for(f"{change_view}.this_form_get"))
+        return None
+
+    @app.errorhandler(429)
+    def too_many_attempts(error):
+        return render_template("tollbook/error.html", code=429, title="しばらくお待ちください",
+                               message="短い時間にログインの操作が多すぎます。数分待ってからもう一度お試しください。",
+                               appbuilder=appbuilder, base_template=appbuilder.base_template), 429

@@ -300,7 +300,7 @@ def test_every_admin_page_is_japanese(app, client, data, identifiers):
     assert "ログイン" in login_page and "ユーザー名" in login_page and "パスワード" in login_page
     bad_login = _check(client, "/login/", failures, method="post",
                        data={"username": "admin", "password": "wrong"}, follow_redirects=True)
-    assert "ユーザー名またはパスワードが違います" in bad_login
+    assert "ログインできませんでした。ユーザー名とパスワードをご確認ください。" in bad_login
 
     login(client, "admin", ADMIN_PASSWORD)
     urls = admin_pages(app)
