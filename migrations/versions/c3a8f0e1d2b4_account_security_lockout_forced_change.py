@@ -1,7 +1,7 @@
 """account_security: login lock after repeated failures, forced password change after an admin's reset
 
 Revision ID: c3a8f0e1d2b4
-Revises: b7d1e5a0c912
+Revises: c3d9e4f1a2b6
 Create Date: 2026-11-29 17:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c3a8f0e1d2b4'
-down_revision = 'b7d1e5a0c912'
+down_revision = 'c3d9e4f1a2b6'
 branch_labels = None
 depends_on = None
 
