@@ -9,31 +9,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from .card_lifecycle import EVENT_KINDS
 from .errors import DomainError
-from .pricing.bands import parse_bands
-from .pricing.member_share import UsageTier
 from .pricing.rounding import ROUNDING_NAMES
+from .pricing.rule_type import parse_date, rule_types
 
-RULE_TYPES = {
-    "vehicle_discount": "車両単位割引（道路事業者）",
-    "contract_discount": "契約単位割引（道路事業者）",
-    "member_discount": "組合員への割引還元",
-    "usage_fee": "事務手数料（利用額の％）",
-    "card_monthly_fee": "カード管理料（1枚・月）",
-    "member_monthly_fee": "組合員管理料（1組合員・月）",
-    "event_fee": "カード異動手数料",
-    "yearly_card_fee": "年間カード手数料",
-    "minimum_charge": "最低請求額",
-}
+# type → Japanese name, in calculation order; each type is one class in app/domain/pricing/.
+RULE_TYPES = {name: kind.title for name, kind in rule_types().items()}
 SCOPE_KEYS = {"member_group": "組合員グループ", "member_code": "組合員コード", "card_kind": "カード種別",
               "agency_code": "代理店コード"}
-_REQUIRED = {
-    "vehicle_discount": ("bands",), "contract_discount": ("threshold_total", "threshold_average", "rate"),
-    "member_discount": ("method",), "usage_fee": ("rate",), "card_monthly_fee": ("amount",),
-    "member_monthly_fee": ("amount",), "event_fee": ("event", "amount"), "yearly_card_fee": ("month", "amount"),
-    "minimum_charge": ("amount",),
-}
 
 
 @dataclass(frozen=True)
@@ -75,17 +58,6 @@ class Rule:
         return Decimal(str(self.params[key]))
 
 
-def _date(value, where: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).replace("/", "-"))
-    except ValueError:
-        raise DomainError(f"{where}: 日付「{value}」は 2026-04-01 の形で書いてください。") from None
-
-
 def parse_rule(data: dict, position: int = 0) -> Rule:
     """One rule from its YAML/JSON form, checked; errors name the rule and the field in Japanese."""
     if not isinstance(data, dict):
@@ -99,9 +71,6 @@ def parse_rule(data: dict, position: int = 0) -> Rule:
         raise DomainError(f"{where}: type「{rule_type}」は {', '.join(RULE_TYPES)} のいずれかです。")
     params = {k: v for k, v in data.items() if k not in ("id", "type", "label", "valid_from", "valid_to", "scope",
                                                         "rounding")}
-    for key in _REQUIRED[rule_type]:
-        if params.get(key) in (None, ""):
-            raise DomainError(f"{where}: {key} がありません。")
     scope_data = data.get("scope") or {}
     unknown = set(scope_data) - set(SCOPE_KEYS)
     if unknown:
@@ -109,8 +78,8 @@ def parse_rule(data: dict, position: int = 0) -> Rule:
     rounding = data.get("rounding") or "floor"
     if rounding not in ROUNDING_NAMES:
         raise DomainError(f"{where}: rounding は floor（切り捨て）, half_up（四捨五入）, ceiling（切り上げ）のいずれかです。")
-    valid_from = _date(data.get("valid_from"), where) or dt.date(2000, 1, 1)
-    valid_to = _date(data.get("valid_to"), where)
+    valid_from = parse_date(data.get("valid_from"), where) or dt.date(2000, 1, 1)
+    valid_to = parse_date(data.get("valid_to"), where)
     if valid_to and valid_to < valid_from:
         raise DomainError(f"{where}: valid_to が valid_from より前です。")
     rule = Rule(rule_id, rule_type, str(data.get("label") or RULE_TYPES[rule_type]), valid_from, valid_to, params,
@@ -120,48 +89,15 @@ def parse_rule(data: dict, position: int = 0) -> Rule:
 
 
 def _check_params(rule: Rule, where: str) -> None:
+    """The rule type's own check (pricing/<type>.py); any malformed value becomes a Japanese error."""
     try:
-        if rule.type == "vehicle_discount":
-            parse_bands(rule.params["bands"])
-            if rule.params.get("etc2_commercial_bands"):
-                parse_bands(rule.params["etc2_commercial_bands"])
-            _date(rule.params.get("etc2_valid_to"), where)
-        for key in ("rate", "ratio"):
-            if key in rule.params:
-                value = rule.decimal(key)
-                if not Decimal(0) <= value <= Decimal(1):
-                    raise DomainError(f"{where}: {key} は 0〜1 の小数です（10% は 0.10）。")
-        if rule.type == "member_discount":
-            method = rule.params["method"]
-            if method == "pass_through" and "ratio" not in rule.params:
-                raise DomainError(f"{where}: pass_through には ratio が必要です。")
-            if method == "table":
-                tiers = member_tiers(rule)
-                if not tiers:
-                    raise DomainError(f"{where}: table には tiers（[利用額, 割引率] の表）が必要です。")
-                if any(not Decimal(0) <= tier.rate <= Decimal(1) for tier in tiers):
-                    raise DomainError(f"{where}: tiers の割引率は 0〜1 の小数です（9.8% は 0.098）。")
-            if method not in ("pass_through", "table"):
-                raise DomainError(f"{where}: method は pass_through か table です。")
-        for key in ("amount", "threshold_total", "threshold_average"):
-            value = rule.params.get(key)
-            if key in rule.params and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise DomainError(f"{where}: {key} は0以上の整数（円）です。")
-        if rule.type == "event_fee" and rule.params["event"] not in EVENT_KINDS:
-            raise DomainError(f"{where}: event は {', '.join(EVENT_KINDS)} のいずれかです。")
-        if rule.type == "yearly_card_fee" and (isinstance(rule.params["month"], bool)
-                                               or rule.params["month"] not in range(1, 13)):
-            raise DomainError(f"{where}: month は 1〜12 です。")
+        rule_types()[rule.type].check(rule.params, where)
     except InvalidOperation:
         raise DomainError(f"{where}: 率は小数で書いてください（10% は 0.10、8% は 0.08）。") from None
     except (ValueError, TypeError) as error:
         if isinstance(error, DomainError):
             raise
         raise DomainError(f"{where}: 値が正しくありません（{error}）。") from None
-
-
-def member_tiers(rule: Rule) -> list[UsageTier]:
-    return [UsageTier(int(over), Decimal(str(rate))) for over, rate in rule.params.get("tiers") or []]
 
 
 def parse_tariff(data: dict) -> list[Rule]:

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from app.domain.card_lifecycle import EVENT_KINDS
-from app.domain.invoice_calculation import (CardEventFee, CardUsage, MemberMonth, allocate_pro_rata,
-                                            calculate_invoice, vehicle_discount_for)
+from app.domain.invoice_calculation import CardEventFee, CardUsage, MemberMonth, allocate_pro_rata, calculate_invoice
+from app.domain.pricing.vehicle_discount import VehicleDiscount
 from app.domain.pricing.breakdown import NON_TAXABLE, TAXABLE_10, Charge
 from app.domain.pricing.tax import TaxSubtotal
 from app.domain.tariff import parse_rule, parse_tariff, rules_for
@@ -93,9 +93,10 @@ def test_etc2_valid_to_written_as_text_is_compared_as_a_date():
     rule = parse_rule({"id": "v", "type": "vehicle_discount", "bands": NEXCO_BANDS, "etc2_valid_to": "2025/03/31",
                        "etc2_commercial_bands": [[5000, "0"], [10000, "0.20"], [30000, "0.30"], [None, "0.40"]]})
     usage = _usage(CARDS[0], "NEXCO", 40_000, etc2=True)
-    assert vehicle_discount_for(usage, rule, "2025-03")[0] == 11_000
-    assert vehicle_discount_for(usage, rule, "2025-04")[0] == 7_500
-    assert vehicle_discount_for(_usage(CARDS[0], "NEXCO", 40_000), rule, "2025-03")[0] == 7_500
+    kind = VehicleDiscount(rule)
+    assert kind.discount(usage, "2025-03")[0] == 11_000
+    assert kind.discount(usage, "2025-04")[0] == 7_500
+    assert kind.discount(_usage(CARDS[0], "NEXCO", 40_000), "2025-03")[0] == 7_500
 
 
 def test_discount_is_on_the_discount_base_not_the_billed_amount():
@@ -166,7 +167,7 @@ def test_usage_table_discount():
     assert ("組合員割引（利用額）", -3_000) in _amounts(result)  # 100,001 × 3% = 3,000.03
 
 
-def test_contract_discount_share_is_a_member_discount_line():
+def test_contract_discount_share_is_a_member_discount_line():  # computed for the cooperative, passed in
     result = calculate_invoice(_member("2026-10", [_usage(CARDS[0], "NEXCO", 40_000)],
                                        contract_discount_share=1_234), [])
     assert _amounts(result)[-1] == ("契約単位割引の還元", -1_234)
@@ -208,7 +209,7 @@ def test_minimum_charge_tops_up_after_everything_else():
                    {"id": "min", "type": "minimum_charge", "label": "最低請求額", "amount": 1_000})
     result = calculate_invoice(_member("2026-10"), rules)
     assert _amounts(result) == [("組合員管理料", 660), ("最低請求額", 340)]
-    assert "最低請求額 1,000円 − 請求額 660円 = 340円" in result.lines[-1].breakdown
+    assert "最低請求額 1,000円 − 当月分の請求額 660円 = 340円" in result.lines[-1].breakdown
 
 
 def test_non_taxable_adjustments_are_a_separate_subtotal():
@@ -293,7 +294,8 @@ def test_totals_are_the_sum_of_lines_and_tax_is_once_per_rate(member):
     for subtotal in result.subtotals:
         lines = [line.charge.amount for line in result.lines if line.charge.tax_category == subtotal.category]
         assert subtotal.total_including_tax == sum(lines)
-        expected = (Decimal(subtotal.total_including_tax) * 10 / 110).to_integral_value(rounding="ROUND_FLOOR")
+        # 切り捨て toward zero, for a credit too (−4,240.9 → −4,240)
+        expected = (Decimal(subtotal.total_including_tax) * 10 / 110).to_integral_value(rounding="ROUND_DOWN")
         assert subtotal.tax == (int(expected) if subtotal.category == TAXABLE_10 else 0)
 
 

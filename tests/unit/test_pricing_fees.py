@@ -36,5 +36,5 @@ def test_minimum_charge_tops_up(charged, expected):
 
 
 def test_minimum_charge_breakdown():
-    assert str(minimum_charge(800, 1000, "最低請求額")[1]) == "最低請求額 最低請求額 1,000円 − 請求額 800円 = 200円"
+    assert str(minimum_charge(800, 1000, "最低請求額")[1]) == "最低請求額 1,000円 − 当月分の請求額 800円 = 200円"
     assert "加算なし" in str(minimum_charge(1000, 1000, "最低請求額")[1])

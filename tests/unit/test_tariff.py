@@ -10,7 +10,8 @@ import yaml
 from app.domain.card_lifecycle import EVENT_KINDS
 from app.domain.errors import DomainError
 from app.domain.pricing.member_share import UsageTier
-from app.domain.tariff import RULE_TYPES, Rule, Scope, member_tiers, parse_rule, parse_tariff, rules_for
+from app.domain.pricing.member_discount import member_tiers
+from app.domain.tariff import RULE_TYPES, Rule, Scope, parse_rule, parse_tariff, rules_for
 
 DEFAULT_TARIFF = Path(__file__).resolve().parents[2] / "app" / "tariffs" / "default.yaml"
 NEXCO_BANDS = [[5000, "0"], [10000, "0.10"], [30000, "0.20"], [None, "0.30"]]
@@ -58,7 +59,7 @@ def test_scope_values_become_text():
 
 @pytest.mark.parametrize("data, expected", [
     ({"type": "member_monthly_fee", "amount": 660}, "規則1（無名）: id がありません。"),
-    ({"id": "x", "type": "discount"}, "規則1（x）: type「discount」は vehicle_discount, contract_discount"),
+    ({"id": "x", "type": "discount"}, "規則1（x）: type「discount」は non_taxable_usage, vehicle_discount, member_discount, contract_discount"),
     ({"id": "fee", "type": "member_monthly_fee"}, "規則1（fee）: amount がありません。"),
     ({"id": "fee", "type": "member_monthly_fee", "amount": ""}, "規則1（fee）: amount がありません。"),
     ({"id": "veh", "type": "vehicle_discount"}, "規則1（veh）: bands がありません。"),

@@ -2,6 +2,10 @@ from dataclasses import dataclass, field
 
 TAXABLE_10 = "10%"
 NON_TAXABLE = "不課税"
+# A credit of an earlier invoice carried into this one (前月繰越（貸方）): not a sale of this month, so
+# it carries no consumption tax here (the credit invoice it came from already had its own, negative,
+# tax) and is not 不課税 either: it is shown apart from both.
+CARRIED_OVER = "繰越"
 
 
 @dataclass(frozen=True)
@@ -14,7 +18,8 @@ class Charge:
     tax_category: str = TAXABLE_10
     rule_id: str = ""
     card_id: int | None = None
-    kind: str = "fee"  # usage, operator_discount, member_discount, fee, rebate, adjustment, carried_over
+    # usage, non_taxable, operator_discount, member_discount, fee, rebate, adjustment, carried_over
+    kind: str = "fee"
 
 
 @dataclass

@@ -22,6 +22,6 @@ def flat_fee(count: int, unit_amount: int, label: str, unit: str) -> tuple[int, 
 def minimum_charge(charged: int, minimum: int, label: str) -> tuple[int, Breakdown]:
     """The top-up that brings `charged` to `minimum` (0 when already above)."""
     top_up = max(0, minimum - charged)
-    text = (f"{label} 最低請求額 {minimum:,}円 − 請求額 {charged:,}円 = {top_up:,}円" if top_up
+    text = (f"{label} {minimum:,}円 − 当月分の請求額 {charged:,}円 = {top_up:,}円" if top_up
             else f"{label} 最低請求額 {minimum:,}円 以上のため加算なし")
     return top_up, Breakdown([text])

@@ -1,0 +1,79 @@
+"""vehicle_discount — 車両単位割引 (the road operator's, per card per month): marginal bands on the
+card's discount base of one road operator and one road category (etc-domain.md §1.2, §1.4).
+
+- `road_operator` (prefix): NEXCO sums a card's NEXCO東日本/中日本/西日本 rows before the bands
+  (NEXCO 3社 compute together, 首都高 separately). Without it the rule applies to every row, per
+  card and per operator the row names.
+- `road_category`: expressway (高速国道, default), general_toll (割引対象一般有料道路), public_corp
+  (公社道路). NEXCO computes 高速国道 and 一般有料道路 apart, each with its own monthly total (§1.1).
+- `etc2_commercial_bands` while `etc2_valid_to` lasts: ETC2.0 事業用 +10% (§1.2).
+
+The discount is the operator's; how much the member receives is member_discount's business."""
+import datetime as dt
+
+from ..errors import DomainError
+from ..member_month import EXPRESSWAY, ROAD_CATEGORIES, CardUsage
+from .bands import graduated_discount, parse_bands, parse_bands_cached
+from .rule_type import InvoiceDraft, OperatorDiscount, RuleType, operator_matches, parse_date
+
+
+class VehicleDiscount(RuleType):
+    name = "vehicle_discount"
+    title = "車両単位割引（道路事業者）"
+    required = ("bands",)
+    optional = ("road_operator", "road_category", "etc2_commercial_bands", "etc2_valid_to")
+    order = 20
+
+    @classmethod
+    def check(cls, params, where):
+        super().check(params, where)
+        parse_bands(params["bands"])
+        if params.get("etc2_commercial_bands"):
+            parse_bands(params["etc2_commercial_bands"])
+        parse_date(params.get("etc2_valid_to"), where)
+        category = params.get("road_category")
+        if category is not None and category not in ROAD_CATEGORIES:
+            raise DomainError(f"{where}: road_category は {', '.join(ROAD_CATEGORIES)} のいずれかです"
+                              f"（{'・'.join(ROAD_CATEGORIES.values())}）。")
+
+    @property
+    def category(self) -> str:
+        return self.rule.params.get("road_category") or EXPRESSWAY
+
+    def groups(self, usages: list[CardUsage]) -> list[CardUsage]:
+        """The amounts the bands apply to: per card, over every row of the rule's road operator and
+        card scope (NEXCO 3社 summed), the base being the rule's road category."""
+        wanted = self.rule.params.get("road_operator")
+        sums: dict[tuple, list] = {}  # key → [billed, base, rows, etc2 commercial]
+        for usage in usages:
+            if not operator_matches(wanted, usage.road_operator) or not self.matches_card(usage.card_kind):
+                continue
+            operator = str(wanted) if wanted else (usage.road_operator or "")
+            key = (usage.card_number, usage.card_id, usage.card_kind, operator)
+            acc = sums.setdefault(key, [0, 0, 0, False])
+            acc[0] += usage.amount_billed
+            acc[1] += usage.base_for(self.category)
+            acc[2] += usage.rows
+            acc[3] = acc[3] or usage.etc2_commercial
+        return [CardUsage(key[1], key[0], key[2], key[3], *sums[key]) for key in sorted(sums)]
+
+    def discount(self, usage: CardUsage, month: str):
+        """(discount, Breakdown) for one group of `groups()` in `month`."""
+        bands = self.rule.params["bands"]
+        etc2_until = parse_date(self.rule.params.get("etc2_valid_to"), self.rule.rule_id)
+        first_day = dt.date(int(month[:4]), int(month[5:7]), 1)
+        if usage.etc2_commercial and self.rule.params.get("etc2_commercial_bands") and (
+                etc2_until is None or first_day <= etc2_until):
+            bands = self.rule.params["etc2_commercial_bands"]  # ETC2.0 事業用 +10% while the measure runs (§1.2)
+        discount, steps = graduated_discount(usage.discount_base, parse_bands_cached(bands), self.rule.rounding)
+        if self.category != EXPRESSWAY:
+            steps.steps.insert(0, f"{ROAD_CATEGORIES[self.category]}の割引対象額 {usage.discount_base:,}円")
+        return discount, steps
+
+    def apply(self, invoice: InvoiceDraft) -> None:
+        for usage in self.groups(invoice.usages):
+            discount, steps = self.discount(usage, invoice.month)
+            if discount:
+                invoice.operator_discounts.append(OperatorDiscount(
+                    self.rule.rule_id, self.rule.label, usage.card_id, usage.card_number, usage.card_kind, discount,
+                    str(steps)))
