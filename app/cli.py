@@ -245,8 +245,10 @@ def close_command(month):
     month = Month.parse(month, "請求月")
     with acting_as("flask etc close"):
         run = close_billing_run(month, f"flask etc close（{getpass.getuser()}）")
+    credits = run.credit_count()
     click.echo(f"{run.month} を締めました: 請求書 {run.invoice_count:,}件, 請求金額 {run.total:,}円"
-               f"（{run.closed_at:%Y/%m/%d %H:%M}）")
+               + (f"（うち貸方 {credits:,}件: 振替せず次の請求書へ繰り越します）" if credits else "")
+               + f"（{run.closed_at:%Y/%m/%d %H:%M}）")
 
 
 @etc.command("import-operator-discounts",

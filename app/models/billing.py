@@ -20,7 +20,8 @@ INVOICE_STATUSES = {INVOICE_DRAFT: "下書き", ISSUED: "発行済", CANCELLED: 
 REGULAR, CORRECTED = "regular", "corrected"
 INVOICE_KINDS = {REGULAR: "通常", CORRECTED: "訂正"}
 LINE_KINDS = {"usage": "通行料金", "member_discount": "割引", "fee": "手数料", "adjustment": "訂正",
-              "rebate": "還元", "operator_discount": "道路事業者割引", "carried_over": "繰越"}
+              "rebate": "還元", "operator_discount": "道路事業者割引", "carried_over": "前月繰越（貸方）",
+              "non_taxable": "不課税"}
 
 
 class BillingRun(Model):
@@ -58,6 +59,10 @@ class BillingRun(Model):
 
     def status_name(self) -> str:
         return RUN_STATUSES.get(self.status, self.status)
+
+    def credit_count(self) -> int:
+        """Issued invoices of the run whose total is below zero (貸方: not debited, carried forward)."""
+        return sum(1 for invoice in self.invoices if invoice.status == ISSUED and invoice.total < 0)
 
 
 class Invoice(Model):
@@ -98,6 +103,10 @@ class Invoice(Model):
     corrects_invoice_id = Column(Integer, ForeignKey("invoice.id"), index=True)
     cancelled_by_invoice_id = Column(Integer, ForeignKey("invoice.id"), index=True)
     correction_reason = Column(String(200))
+    # A credit (total < 0, no debit) is carried whole into the member's next invoice as 前月繰越（貸方）;
+    # set when that invoice's month is closed, so a credit is carried once and recomputing a draft
+    # before then carries it again (docs/billing.md).
+    credit_carried_to_invoice_id = Column(Integer, ForeignKey("invoice.id"), index=True)
     created_at = Column(DateTime, nullable=False, default=now_jst)
     issued_at = Column(DateTime)
     created_by = Column(String(128))
@@ -106,6 +115,7 @@ class Invoice(Model):
     tax_subtotals = relationship("InvoiceTaxSubtotal", viewonly=True)
     corrects_invoice = relationship("Invoice", remote_side=[id], foreign_keys=[corrects_invoice_id])
     cancelled_by_invoice = relationship("Invoice", remote_side=[id], foreign_keys=[cancelled_by_invoice_id])
+    credit_carried_to_invoice = relationship("Invoice", remote_side=[id], foreign_keys=[credit_carried_to_invoice_id])
 
     def __repr__(self):
         return f"請求書 {self.number or '（未採番）'} {self.month}"
@@ -115,6 +125,11 @@ class Invoice(Model):
 
     def kind_name(self) -> str:
         return INVOICE_KINDS.get(self.kind, self.kind)
+
+    @property
+    def is_credit(self) -> bool:
+        """A credit (貸方): nothing to debit; carried to the member's next invoice."""
+        return (self.total or 0) < 0
 
 
 class InvoiceLine(Model):

@@ -1,6 +1,8 @@
 """The close: `close_billing_run(month, closed_by)` numbers the draft invoices from the gap-free
 sequence, dates them (請求日, 振替日), marks the card events and corrections they bill, and closes
-the month, which never changes after that."""
+the month, which never changes after that. An invoice whose total is below zero is issued as a credit
+(貸方): no debit date, so no debit file takes it; the credits it carried (前月繰越（貸方）) are marked
+carried into it."""
 import datetime as dt
 
 from sqlalchemy import bindparam, select, update
@@ -56,16 +58,17 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     if reasons:
         raise DomainError(f"{month} は締められません:\n" + "\n".join(f"・{r}" for r in reasons))
     invoice_date, debit_date = _operator_dates(month)
-    ids = session.scalars(select(Invoice.id).join(Member, Member.id == Invoice.member_id)
-                          .where(Invoice.billing_run_id == run.id, Invoice.status == INVOICE_DRAFT)
-                          .order_by(Member.code, Invoice.id)).all()
-    numbers = next_numbers(len(ids))
+    drafts = session.execute(select(Invoice.id, Invoice.total).join(Member, Member.id == Invoice.member_id)
+                             .where(Invoice.billing_run_id == run.id, Invoice.status == INVOICE_DRAFT)
+                             .order_by(Member.code, Invoice.id)).all()
+    numbers = next_numbers(len(drafts))
     issued_at = now_jst()
-    if ids:
+    if drafts:
         session.execute(update(_invoice).where(_invoice.c.id == bindparam("invoice_id"))
                         .values(number=bindparam("new_number"), status=ISSUED, invoice_date=invoice_date,
-                                debit_date=debit_date, issued_at=issued_at),
-                        [dict(invoice_id=i, new_number=n) for i, n in zip(ids, numbers)])
+                                debit_date=bindparam("new_debit_date"), issued_at=issued_at),
+                        [dict(invoice_id=i, new_number=n, new_debit_date=None if total < 0 else debit_date)
+                         for (i, total), n in zip(drafts, numbers)])
     if inputs.event_ids:
         session.execute(update(CardEvent.__table__).where(CardEvent.__table__.c.id.in_(inputs.event_ids))
                         .values(fee_billed=True, billed_month=month))
@@ -79,6 +82,15 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
                         .values(billed_invoice_id=bindparam("invoice_id_")),
                         [dict(adjustment_id=int(rule.split(":", 1)[1]), invoice_id_=invoice_id)
                          for invoice_id, rule in billed])
+    carried = session.execute(select(_line.c.invoice_id, _line.c.rule_id)
+                              .join(_invoice, _invoice.c.id == _line.c.invoice_id)
+                              .where(_invoice.c.billing_run_id == run.id, _line.c.kind == "carried_over",
+                                     _line.c.rule_id.like("carried:%"))).all()
+    if carried:
+        session.execute(update(_invoice).where(_invoice.c.id == bindparam("credit_id"))
+                        .values(credit_carried_to_invoice_id=bindparam("carried_to")),
+                        [dict(credit_id=int(rule.split(":", 1)[1]), carried_to=invoice_id)
+                         for invoice_id, rule in carried])
     run.status = CLOSED
     run.closed_at = issued_at
     run.closed_by = closed_by

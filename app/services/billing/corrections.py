@@ -79,8 +79,11 @@ def reissue_invoice(invoice_id: int, reason: str, created_by: str) -> Invoice:
     number = next_numbers(1)[0]
     invoice_date = issued_at.date()
     session.execute(update(_invoice).where(_invoice.c.id == new_id).values(
-        number=number, status=ISSUED, invoice_date=invoice_date, debit_date=original.debit_date,
-        issued_at=issued_at))
+        number=number, status=ISSUED, invoice_date=invoice_date,
+        debit_date=None if result.is_credit else original.debit_date, issued_at=issued_at))
+    # the credits the original carried are carried by the corrected invoice now
+    session.execute(update(_invoice).where(_invoice.c.credit_carried_to_invoice_id == original.id)
+                    .values(credit_carried_to_invoice_id=new_id))
     original.status = CANCELLED
     original.cancelled_by_invoice_id = new_id
     return session.get(Invoice, new_id)

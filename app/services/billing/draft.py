@@ -9,7 +9,6 @@ from sqlalchemy import delete, func, select, text
 from app.domain.errors import DomainError
 from app.domain.invoice_calculation import calculate_invoice
 from app.domain.month import Month
-from app.domain.pricing.breakdown import NON_TAXABLE, TAXABLE_10
 from app.extensions import db
 from app.models.billing import DRAFT, INVOICE_DRAFT, REGULAR, BillingRun, Invoice, InvoiceLine, InvoiceTaxSubtotal
 from app.models.mixins import now_jst
@@ -51,29 +50,6 @@ class BillingSummary:
                 f"［道路事業者の割引 車両単位 {self.operator_discount_total:,}円・契約単位 {self.contract_discount_total:,}円］"
                 f" {self.seconds:.1f}秒")
 
-
-
-def _totals(result) -> dict:
-    usage = discount = fee = adjustment = 0
-    for line in result.lines:
-        kind, amount = line.charge.kind, line.charge.amount
-        if kind == "usage":
-            usage += amount
-        elif kind == "member_discount":
-            discount -= amount
-        elif kind == "adjustment":
-            adjustment += amount
-        else:
-            fee += amount
-    taxable = tax = non_taxable = 0
-    for subtotal in result.subtotals:
-        if subtotal.category == TAXABLE_10:
-            taxable, tax = subtotal.total_including_tax, subtotal.tax
-        elif subtotal.category == NON_TAXABLE:
-            non_taxable = subtotal.total_including_tax
-    return dict(usage_total=usage, discount_total=discount, fee_total=fee, adjustment_total=adjustment,
-                taxable_total=taxable, tax_amount=tax, non_taxable_total=non_taxable, total=result.total,
-                operator_discount_total=result.operator_discount)
 
 
 def _compute(inputs: Inputs) -> list[tuple[int, object]]:
@@ -162,7 +138,7 @@ def write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra
     rows, run_totals = [], dict(usage_total=0, operator_discount_total=0, discount_total=0, fee_total=0,
                                 adjustment_total=0, tax_total=0, total=0)
     for member_id, result in results:
-        totals = _totals(result)
+        totals = result.totals()
         rows.append(dict(billing_run_id=run_id, member_id=member_id, month=month, kind=kind, status=INVOICE_DRAFT,
                          payment_method=inputs.info[member_id].payment_method, created_at=created_at,
                          created_by=username, **totals, **(extra or {})))

@@ -1,25 +1,30 @@
-"""What a month's invoices are computed from: usage (one SQL GROUP BY), cards in force, card events
-to bill, pending corrections, members, the tariff valid that month. `gather(month)` reads them all;
-`Inputs.fingerprint()` is what the close (and the review page) compare with the draft's."""
+"""What a month's invoices are computed from: usage rows (one SQL GROUP BY), card histories, card
+events, pending corrections, credits to carry, members, the tariff valid that month. `gather(month)`
+reads them all; `Inputs.fingerprint()` is what the close (and the review page) compare with the
+draft's.
+
+This module only reads rows. Every decision about money is the domain's: the discount bases and
+不課税 parts (app.domain.discount_base), the cards in force (app.domain.cards_in_force), the billable
+events and correction lines (app.domain.billable_events), the contract aggregation
+(app.domain.pricing.contract_discount)."""
 import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 
+from app.domain.billable_events import EventRecord, adjustment_charge, is_billable
 from app.domain.billing_dates import month_first_last
-from app.domain.invoice_calculation import CardEventFee, CardUsage, MemberMonth, allocate_pro_rata
-from app.domain.pricing.breakdown import TAXABLE_10, Charge
-from app.domain.pricing.contract import contract_discount
-from app.domain.pricing.member_share import pass_through
+from app.domain.cards_in_force import CardEventRecord, CardHistory, cards_in_force
+from app.domain.discount_base import UsageGroup, is_etc2_commercial, member_usages
+from app.domain.invoice_calculation import CardEventFee, CarriedCredit, MemberMonth
+from app.domain.pricing.contract_discount import contract_shares
+from app.domain.pricing.non_taxable_usage import NonTaxableUsage
 from app.extensions import db
 from app.models import Agency, Card, CardEvent, Member, Vehicle
-from app.models.billing import Invoice, InvoiceAdjustment
-from app.models.usage import BATCH_ACTIVE, ImportBatch, UsageRecord
+from app.models.billing import ISSUED, Invoice, InvoiceAdjustment
+from app.models.usage import BATCH_ACTIVE, NOT_BILLED_FLAGS, ImportBatch, UsageRecord
 
 from ..tariff import rules_for_month
-
-MASTER_IMPORT_NOTE = "マスタ取込（Excel）"  # app.services.master_import.EVENT_NOTE: billed by the previous system
-MISMATCH_TEXT, MISMATCH_CODE = "車両不一致", "02"  # remarks text, or the nexco-fixed 摘要 code (§1.1)
 
 
 @dataclass
@@ -41,7 +46,7 @@ class Inputs:
     usage_rows: list  # (member_id, CardUsage)
     contract_total: int  # 契約単位割引 received, computed
     event_ids: list
-    operator_discount_reports: dict = field(default_factory=dict)
+    contract_results: list = field(default_factory=list)  # ContractResult per contract_discount rule
 
     def fingerprint(self) -> str:
         """SHA-256 of everything the draft is computed from (plain tuples: cheap to print)."""
@@ -51,11 +56,14 @@ class Inputs:
             info = self.info[member_id]
             parts.append(repr((member_id, info.code, info.group, info.agency_code, info.payment_method,
                                sorted((u.card_id, u.road_operator, u.card_number, u.card_kind, u.amount_billed,
-                                       u.discount_base, u.rows, u.etc2_commercial) for u in member.usages),
+                                       u.discount_base, u.rows, u.etc2_commercial, u.general_toll_base,
+                                       u.public_corp_base, u.amount_before_discount) for u in member.usages),
+                               sorted((n.card_id, n.rule_id, n.amount, n.rows) for n in member.non_taxable),
                                sorted(member.active_cards),
                                sorted((e.event_id, e.kind, e.card_id) for e in member.events),
                                member.contract_discount_share,
-                               [(a.rule_id, a.amount, a.description) for a in member.adjustments])))
+                               [(a.rule_id, a.amount, a.description) for a in member.adjustments],
+                               sorted((c.invoice_id, c.amount) for c in member.carried_credits))))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -64,64 +72,112 @@ def active_batch_ids(month: str) -> list[int]:
                                                                 ImportBatch.status == BATCH_ACTIVE)))
 
 
-def usage_groups(month: str) -> list[tuple[int, CardUsage]]:
-    """(member id, CardUsage) per member × card × road operator, from ONE GROUP BY over the month's
-    rows in active batches; card number, kind and ETC2.0 事業用 come from a join on the groups."""
+def billable_rows(month: str, batch_ids: list[int]):
+    """The WHERE of the month's billable usage rows (CONTRACTS.md): a member and a card, an active
+    batch, no flag in NOT_BILLED_FLAGS (重複の疑い, 期ずれ)."""
+    u = UsageRecord.__table__.c
+    return (u.usage_month == month, u.batch_id.in_(batch_ids), u.member_id.is_not(None), u.card_id.is_not(None),
+            u.flags.op("&")(NOT_BILLED_FLAGS) == 0)
+
+
+def usage_groups(month: str, non_taxable_kinds=()) -> list[UsageGroup]:
+    """The month's billable rows as UsageGroups: ONE GROUP BY over every field the domain looks at
+    (card, operator, 備考, 平日朝夕), amounts summed. Rows whose IC a non_taxable_usage rule names
+    are read one by one with their ICs (they are few: the 関西空港 toll gate)."""
     batch_ids = active_batch_ids(month)
     if not batch_ids:
         return []
     u = UsageRecord.__table__.c
-    mismatch = or_(u.remarks.like(f"%{MISMATCH_TEXT}%"), u.remarks == MISMATCH_CODE)
-    grouped = (select(u.member_id, u.card_id, u.road_operator,
-                      func.sum(u.amount_billed).label("billed"),
-                      func.sum(case((mismatch, 0), else_=u.amount_billed)).label("base"),
-                      func.count().label("rows"),
-                      func.sum(u.amount_before_discount).label("before"))
-               .where(u.usage_month == month, u.batch_id.in_(batch_ids), u.member_id.is_not(None),
-                      u.card_id.is_not(None))
-               .group_by(u.member_id, u.card_id, u.road_operator)).subquery()
-    query = (select(grouped.c.member_id, grouped.c.card_id, grouped.c.road_operator, grouped.c.billed,
-                    grouped.c.base, grouped.c.rows, Card.number, Card.kind, Vehicle.is_etc2, Vehicle.is_commercial,
-                    grouped.c.before)
-             .join(Card, Card.id == grouped.c.card_id).outerjoin(Vehicle, Vehicle.id == Card.vehicle_id))
-    result = []
-    for member_id, card_id, road, billed, base, rows, number, kind, etc2, commercial, before in db.session.execute(query):
-        result.append((member_id, CardUsage(card_id, number, kind, road or "", int(billed or 0), int(base or 0),
-                                            int(rows), bool(etc2 and commercial),
-                                            int(before) if before is not None else None)))
-    return result
+    where = billable_rows(month, batch_ids)
+    ic_names = sorted({name for kind in non_taxable_kinds for name in kind.ic_names})
+    by_ic = or_(u.entry_ic.in_(ic_names), u.exit_ic.in_(ic_names)) if ic_names else None
+    keys = (u.member_id, u.card_id, u.road_operator, u.remarks, u.peak_time)
+    sums = (func.sum(u.amount_billed).label("billed"), func.count().label("rows"),
+            func.sum(u.amount_general_toll).label("general"), func.sum(u.amount_public_corp).label("public"),
+            func.sum(u.amount_before_discount).label("before"),
+            func.count(u.amount_before_discount).label("with_before"))
+    grouped = select(*keys, *sums).where(*where)
+    if by_ic is not None:
+        grouped = grouped.where(~func.coalesce(by_ic, False))
+    sums_by_key = db.session.execute(grouped.group_by(*keys)).all()
+    cards = _card_facts({row[1] for row in sums_by_key})
+    groups = []
+    for member_id, card_id, road, remarks, peak, billed, rows, general, public, before, with_before in sums_by_key:
+        number, kind, etc2 = cards[card_id]
+        groups.append(UsageGroup(member_id, card_id, number, kind, road, int(billed or 0), int(rows), remarks,
+                                 bool(peak), None, int(general or 0), int(public or 0),
+                                 int(before) if with_before == rows and before is not None else None, etc2))
+    if by_ic is not None:
+        query = (select(u.member_id, u.card_id, u.road_operator, u.remarks, u.peak_time, u.amount_billed,
+                        u.amount_general_toll, u.amount_public_corp, u.amount_before_discount, u.entry_ic, u.exit_ic,
+                        Card.number, Card.kind, Vehicle.is_etc2, Vehicle.is_commercial)
+                 .join(Card, Card.id == u.card_id).outerjoin(Vehicle, Vehicle.id == Card.vehicle_id)
+                 .where(*where, by_ic))
+        for (member_id, card_id, road, remarks, peak, billed, general, public, before, entry_ic, exit_ic, number,
+             kind, etc2, commercial) in db.session.execute(query):
+            groups.append(UsageGroup(member_id, card_id, number, kind, road, int(billed), 1, remarks, bool(peak), None,
+                                     int(general or 0), int(public or 0), before,
+                                     is_etc2_commercial(etc2, commercial), entry_ic, exit_ic))
+    return groups
 
 
-def active_cards(month: str, member_ids: set | None = None) -> dict[int, list[tuple[int, str, str]]]:
-    """Cards that were in force during the month: valid then, and active or stopped (lost,
-    cancelled, reissued) during or after it. Recomputing a past month gives the cards it had."""
+def _card_facts(card_ids: set) -> dict[int, tuple[str, str, bool]]:
+    """card id → (number, kind, ETC2.0 事業用) for the cards with usage (one query; the card table is small)."""
+    query = (select(Card.id, Card.number, Card.kind, Vehicle.is_etc2, Vehicle.is_commercial)
+             .outerjoin(Vehicle, Vehicle.id == Card.vehicle_id))
+    if len(card_ids) < 1000:
+        query = query.where(Card.id.in_(card_ids or {0}))
+    return {card_id: (number, kind, is_etc2_commercial(etc2, commercial))
+            for card_id, number, kind, etc2, commercial in db.session.execute(query) if card_id in card_ids}
+
+
+def card_histories(month: str, member_ids: set | None = None) -> dict[int, list[CardHistory]]:
+    """Every card that could be in force in the month (issued by its end, not expired before its
+    start), with its stopping events; the domain decides (cards_in_force)."""
     first, last = month_first_last(month)
-    query = (select(Card.member_id, Card.id, Card.number, Card.kind)
+    query = (select(Card.member_id, Card.id, Card.number, Card.kind, Card.valid_from, Card.valid_until)
              .where(or_(Card.valid_from.is_(None), Card.valid_from <= last),
-                    or_(Card.valid_until.is_(None), Card.valid_until >= first),
-                    or_(Card.status == "active", Card.status_changed_on >= first)))
+                    or_(Card.valid_until.is_(None), Card.valid_until >= first)))
     if member_ids is not None:
         query = query.where(Card.member_id.in_(member_ids))
+    rows = db.session.execute(query).all()
+    events: dict[int, list] = {}
+    if rows:
+        event_query = select(CardEvent.card_id, CardEvent.kind, CardEvent.occurred_on, CardEvent.new_card_id)
+        if member_ids is not None:
+            event_query = event_query.where(CardEvent.card_id.in_([row[1] for row in rows]))
+        for card_id, kind, occurred_on, new_card_id in db.session.execute(event_query):
+            events.setdefault(card_id, []).append(CardEventRecord(kind, occurred_on, new_card_id is not None))
     cards: dict[int, list] = {}
-    for member_id, card_id, number, kind in db.session.execute(query):
-        cards.setdefault(member_id, []).append((card_id, number, kind))
+    for member_id, card_id, number, kind, valid_from, valid_until in rows:
+        cards.setdefault(member_id, []).append(
+            CardHistory(card_id, number, kind, valid_from, valid_until, tuple(events.get(card_id, ()))))
     return cards
 
 
-def _event_query(month: str, reissue_member_id: int | None = None):
-    """Card events whose fee the month bills: not billed yet, on or before the month's end, not
-    brought over by the master import (the previous system billed those). For a reissue: the
-    events the month billed."""
+def active_cards(month: str, member_ids: set | None = None) -> dict[int, list[tuple[int, str, str]]]:
+    """The cards in force in the month per member (app.domain.cards_in_force): recomputing a past
+    month gives the cards it had."""
+    return {member_id: [(c.card_id, c.number, c.kind) for c in cards_in_force(histories, month)]
+            for member_id, histories in card_histories(month, member_ids).items()}
+
+
+def _events(month: str, reissue_member_id: int | None = None) -> list[tuple]:
+    """(event id, member id, kind, card id, card number, card kind) of the events whose fee the month
+    bills (app.domain.billable_events); for a reissue: the events the month billed."""
     _, last = month_first_last(month)
-    query = (select(CardEvent.id, CardEvent.member_id, CardEvent.kind, CardEvent.card_id, Card.number, Card.kind)
+    query = (select(CardEvent.id, CardEvent.member_id, CardEvent.kind, CardEvent.card_id, Card.number, Card.kind,
+                    CardEvent.occurred_on, CardEvent.fee_billed, CardEvent.note)
              .join(Card, Card.id == CardEvent.card_id))
     if reissue_member_id is not None:
-        return query.where(CardEvent.billed_month == month, CardEvent.member_id == reissue_member_id)
-    return query.where(CardEvent.fee_billed.is_(False), CardEvent.occurred_on <= last,
-                       or_(CardEvent.note.is_(None), CardEvent.note != MASTER_IMPORT_NOTE))
+        rows = db.session.execute(query.where(CardEvent.billed_month == month,
+                                              CardEvent.member_id == reissue_member_id)).all()
+        return [row[:6] for row in rows]
+    rows = db.session.execute(query.where(CardEvent.fee_billed.is_(False), CardEvent.occurred_on <= last)).all()
+    return [row[:6] for row in rows if is_billable(EventRecord(row[0], row[6], row[7], row[8]), month)]
 
 
-def _adjustment_charges(month: str, billed_on: list[int] | None = None) -> dict[int, list[Charge]]:
+def _adjustment_charges(month: str, billed_on: list[int] | None = None) -> dict[int, list]:
     """Pending corrections of earlier invoices (or, for a reissue, those billed on `billed_on`)."""
     original = Invoice.__table__.alias("original")
     query = (select(InvoiceAdjustment.id, InvoiceAdjustment.member_id, InvoiceAdjustment.amount,
@@ -132,12 +188,25 @@ def _adjustment_charges(month: str, billed_on: list[int] | None = None) -> dict[
         query = query.where(InvoiceAdjustment.billed_invoice_id.in_(billed_on))
     else:
         query = query.where(InvoiceAdjustment.billed_invoice_id.is_(None), original.c.month < month)
-    charges: dict[int, list[Charge]] = {}
+    charges: dict[int, list] = {}
     for adjustment_id, member_id, amount, description, number in db.session.execute(query):
-        charges.setdefault(member_id, []).append(
-            Charge(f"訂正（請求書 {number}）{description}", int(amount), TAXABLE_10, f"adjustment:{adjustment_id}",
-                   None, "adjustment"))
+        charges.setdefault(member_id, []).append(adjustment_charge(adjustment_id, amount, description, number))
     return charges
+
+
+def _carried_credits(month: str, carried_to: list[int] | None = None) -> dict[int, list[CarriedCredit]]:
+    """Issued credits (total < 0) of earlier months not yet carried (or, for a reissue, those the
+    invoices `carried_to` carried)."""
+    query = select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total)
+    if carried_to is not None:
+        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to))
+    else:
+        query = query.where(Invoice.status == ISSUED, Invoice.total < 0, Invoice.month < month,
+                            Invoice.credit_carried_to_invoice_id.is_(None))
+    credits: dict[int, list] = {}
+    for invoice_id, member_id, number, credit_month, total in db.session.execute(query):
+        credits.setdefault(member_id, []).append(CarriedCredit(invoice_id, number, credit_month, int(total)))
+    return credits
 
 
 def _member_infos(member_ids: set) -> dict[int, MemberInfo]:
@@ -152,71 +221,42 @@ def _member_infos(member_ids: set) -> dict[int, MemberInfo]:
     return infos
 
 
-def contract_shares(usage_rows, rules, infos) -> tuple[int, dict[int, int]]:
-    """契約単位割引 per contract_discount rule over the operator-wide totals (vehicles = cards with
-    usage that month for the rule's road operator); passed on only under a member_discount
-    pass_through rule, split by each member's usage of that operator (allocate_pro_rata) × ratio."""
-    received, shares = 0, {}
-    pass_rules = [r for r in rules if r.type == "member_discount" and r.params["method"] == "pass_through"]
-    for rule in (r for r in rules if r.type == "contract_discount"):
-        weights: dict[int, int] = {}
-        total, cards = 0, set()
-        for member_id, usage in usage_rows:
-            wanted = rule.params.get("road_operator")
-            if wanted and not usage.road_operator.startswith(str(wanted)):
-                continue
-            if not rule.scope.matches_card(usage.card_kind):
-                continue
-            total += usage.discount_base
-            cards.add(usage.card_id)
-            weights[member_id] = weights.get(member_id, 0) + usage.discount_base
-        discount, _ = contract_discount(total, len(cards), rule.params["threshold_total"],
-                                        rule.params["threshold_average"], rule.decimal("rate"), rule.rounding)
-        received += discount
-        if not discount or not pass_rules:
-            continue
-        for member_id, share in allocate_pro_rata(discount, weights).items():
-            info = infos[member_id]
-            share_rule = next((r for r in pass_rules
-                               if r.scope.matches_member(info.code, info.group, info.agency_code)), None)
-            if share_rule is None or not share:
-                continue
-            passed, _ = pass_through(share, share_rule.decimal("ratio"), share_rule.rounding)
-            if passed:
-                shares[member_id] = shares.get(member_id, 0) + passed
-    return received, shares
-
-
 def gather(month: str, reissue_of: Invoice | None = None) -> Inputs:
     rules = rules_for_month(month)
-    usage_rows = usage_groups(month)
+    non_taxable = [NonTaxableUsage(r) for r in rules if r.type == NonTaxableUsage.name]
+    usage = member_usages(usage_groups(month, non_taxable), non_taxable)
     only = reissue_of.member_id if reissue_of is not None else None
-    events = db.session.execute(_event_query(month, only)).all()
+    events = _events(month, only)
     if reissue_of is not None:
-        adjustments = _adjustment_charges(month, billed_on=correction_chain(reissue_of))
+        chain = correction_chain(reissue_of)
+        adjustments = _adjustment_charges(month, billed_on=chain)
+        credits = _carried_credits(month, carried_to=chain)
     else:
         adjustments = _adjustment_charges(month)
+        credits = _carried_credits(month)
     cards = active_cards(month, {only} if only is not None else None)
-    member_ids = {m for m, _ in usage_rows} | {e[1] for e in events} | set(cards) | set(adjustments)
+    member_ids = set(usage) | {e[1] for e in events} | set(cards) | set(adjustments) | set(credits)
     infos = _member_infos(member_ids)
-    contract_total, shares = contract_shares(usage_rows, rules, infos)
+    contract_results, shares = contract_shares(
+        rules, {m: u.usages for m, u in usage.items() if m in infos},
+        {m: (i.code, i.group, i.agency_code) for m, i in infos.items()})
     members: dict[int, MemberMonth] = {}
     wanted = member_ids if only is None else {only}
     for member_id in wanted:
         info = infos.get(member_id)
         if info is None:
             continue
-        members[member_id] = MemberMonth(info.code, info.group, info.agency_code, month, [],
-                                         cards.get(member_id, []), [], shares.get(member_id, 0),
-                                         adjustments.get(member_id, []))
-    for member_id, usage in usage_rows:
-        if member_id in members:
-            members[member_id].usages.append(usage)
+        mine = usage.get(member_id)
+        members[member_id] = MemberMonth(info.code, info.group, info.agency_code, month,
+                                         list(mine.usages) if mine else [], cards.get(member_id, []), [],
+                                         shares.get(member_id, 0), adjustments.get(member_id, []),
+                                         list(mine.non_taxable) if mine else [], credits.get(member_id, []))
     for event_id, member_id, kind, card_id, number, card_kind in events:
         if member_id in members:
             members[member_id].events.append(CardEventFee(event_id, kind, card_id, number, card_kind))
-    return Inputs(month, rules, members, infos, usage_rows, contract_total, [e[0] for e in events])
-
+    usage_rows = [(m, u) for m, mu in sorted(usage.items()) for u in mu.usages]
+    return Inputs(month, rules, members, infos, usage_rows, sum(r.discount for r in contract_results),
+                  [e[0] for e in events], contract_results)
 
 
 def correction_chain(invoice: Invoice) -> list[int]:
@@ -226,4 +266,3 @@ def correction_chain(invoice: Invoice) -> list[int]:
         chain.append(current.id)
         current = db.session.get(Invoice, current.corrects_invoice_id) if current.corrects_invoice_id else None
     return chain
-

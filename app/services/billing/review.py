@@ -6,17 +6,22 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 
 from app.domain.billing_dates import add_months
-from app.domain.invoice_calculation import _vehicle_discount_groups, vehicle_discount_for
+from app.domain.discount_base import member_usages
+from app.domain.member_month import EXPRESSWAY
+from app.domain.pricing.contract_discount import ContractDiscount
+from app.domain.pricing.non_taxable_usage import NonTaxableUsage
+from app.domain.pricing.vehicle_discount import VehicleDiscount
 from app.domain.month import Month
 from app.extensions import db
-from app.models import Member
+from app.models import Card, Member
 from app.models.billing import (CANCELLED, DRAFT, BillingRun, Invoice, InvoiceLine, OperatorDiscountReport)
 from app.models.member import PAYMENT_METHODS, DIRECT_DEBIT
-from app.models.usage import FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, UsageRecord
+from app.models.usage import (FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE, FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS,
+                              NOT_BILLED_FLAGS, UsageRecord)
 
 from ..tariff import rules_for_month
 from ..usage_rematch import flag_values
-from .inputs import active_batch_ids, active_cards, contract_shares, usage_groups
+from .inputs import active_batch_ids, active_cards, usage_groups
 
 _invoice = Invoice.__table__
 _line = InvoiceLine.__table__
@@ -114,14 +119,24 @@ def billing_warnings(month: str) -> list[BillingWarning]:
     warnings = []
     batch_ids = active_batch_ids(month)
     u = UsageRecord.__table__.c
-    unregistered = no_member = after_loss = 0
+    unregistered = no_member = after_loss = duplicates = off_month = no_operator = 0
     if batch_ids:
         unregistered_flag = u.flags.in_(flag_values(FLAG_UNREGISTERED_CARD))
-        unregistered, no_member, after_loss = session.execute(
-            select(func.coalesce(func.sum(case((unregistered_flag, 1), else_=0)), 0),
-                   func.coalesce(func.sum(case((u.member_id.is_(None) & ~unregistered_flag, 1), else_=0)), 0),
-                   func.coalesce(func.sum(case((u.flags.in_(flag_values(FLAG_USED_AFTER_LOSS)), 1), else_=0)), 0))
+
+        def count(condition):
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        unregistered, no_member, after_loss, duplicates, off_month = session.execute(
+            select(count(unregistered_flag), count(u.member_id.is_(None) & ~unregistered_flag),
+                   count(u.flags.in_(flag_values(FLAG_USED_AFTER_LOSS))),
+                   count(u.flags.in_(flag_values(FLAG_SUSPECTED_DUPLICATE))),
+                   count(u.flags.in_(flag_values(FLAG_OFF_MONTH))))
             .where(u.usage_month == month, u.batch_id.in_(batch_ids))).one()
+        # 道路事業者不明 on a corporate card: its NEXCO discount would silently be 0 (issue 7 item 1).
+        no_operator = session.scalar(
+            select(func.count()).select_from(UsageRecord).join(Card, Card.id == u.card_id)
+            .where(u.usage_month == month, u.batch_id.in_(batch_ids), Card.kind == "corporate",
+                   func.coalesce(u.road_operator, "") == "", u.flags.op("&")(NOT_BILLED_FLAGS) == 0))
     if unregistered:
         warnings.append(BillingWarning("unregistered_card", "未登録カードの走行明細があります。カードを登録するか、"
                                        "登録済みのカードに結び付けてください（走行明細 › 未登録カード）。",
@@ -129,6 +144,17 @@ def billing_warnings(month: str) -> list[BillingWarning]:
     if no_member:
         warnings.append(BillingWarning("usage_without_member", "組合員が決まらない走行明細があります"
                                        "（カードまたは組合員の設定を確認してください）。", int(no_member), True))
+    if no_operator:
+        warnings.append(BillingWarning("unknown_road_operator", "道路事業者が分からないコーポレートカードの走行明細があります。"
+                                       "車両単位割引が計算できません（走行明細 › 道路事業者不明 で IC ごとに道路事業者を"
+                                       "設定してください）。", int(no_operator), True))
+    if off_month:
+        warnings.append(BillingWarning("off_month", "期ずれの走行明細があります（利用日がファイルの月から1か月以上"
+                                       "離れています。確認して受け入れるまで請求しません）。", int(off_month), False,
+                                       "alert"))
+    if duplicates:
+        warnings.append(BillingWarning("suspected_duplicate", "重複の疑いの走行明細があります（別の取込と同じ利用のため"
+                                       "請求しません。別の利用なら確認してください）。", int(duplicates), False, "info"))
     if after_loss:
         warnings.append(BillingWarning("used_after_loss", "紛失・解約後に利用された走行明細があります"
                                        "（請求には含めます。不正利用でないか確認してください）。", int(after_loss),
@@ -221,13 +247,15 @@ def operator_check(month: str) -> OperatorCheck:
     month = str(Month.of(month))
     session = db.session
     rules = rules_for_month(month)
-    usage_rows = usage_groups(month)
+    non_taxable = [NonTaxableUsage(r) for r in rules if r.type == NonTaxableUsage.name]
+    usage = member_usages(usage_groups(month, non_taxable), non_taxable)
+    usages = [u for mine in usage.values() for u in mine.usages]
     reports = session.execute(select(OperatorDiscountReport.road_operator, OperatorDiscountReport.card_number,
                                      func.sum(OperatorDiscountReport.amount))
                               .where(OperatorDiscountReport.month == month)
                               .group_by(OperatorDiscountReport.road_operator, OperatorDiscountReport.card_number)).all()
-    member_codes = dict(session.execute(select(Member.id, Member.code)).all()) if usage_rows else {}
-    card_member = {usage.card_id: member_id for member_id, usage in usage_rows}
+    member_codes = dict(session.execute(select(Member.id, Member.code)).all()) if usages else {}
+    card_member = {u.card_id: member_id for member_id, mine in usage.items() for u in mine.usages}
 
     def reported_for(rule, card_number: str) -> int | None:
         wanted = str(rule.params.get("road_operator") or "")
@@ -237,21 +265,24 @@ def operator_check(month: str) -> OperatorCheck:
         return sum(amounts) if amounts else None
 
     rows = []
-    for rule in (r for r in rules if r.type == "vehicle_discount"):
-        for usage in _vehicle_discount_groups(rule, [u for _, u in usage_rows]):
-            computed, _ = vehicle_discount_for(usage, rule, month)
-            reported = reported_for(rule, usage.card_number)
-            rows.append(OperatorCheckRow(rule.rule_id, usage.road_operator, usage.card_id, usage.card_number,
-                                         member_codes.get(card_member.get(usage.card_id), ""), usage.discount_base,
+    for rule in (r for r in rules if r.type == VehicleDiscount.name):
+        kind = VehicleDiscount(rule)
+        ordinary = kind.category == EXPRESSWAY
+        for group in kind.groups(usages):
+            if not ordinary and not group.discount_base:
+                continue  # no 一般有料道路 / 公社道路 on this card
+            computed, _ = kind.discount(group, month)
+            # A report names operator and card, not the road category: it is compared with the 高速国道 rule.
+            reported = reported_for(rule, group.card_number) if ordinary else None
+            rows.append(OperatorCheckRow(rule.rule_id, group.road_operator, group.card_id, group.card_number,
+                                         member_codes.get(card_member.get(group.card_id), ""), group.discount_base,
                                          computed, reported, None if reported is None else reported - computed))
-    for rule in (r for r in rules if r.type == "contract_discount"):
-        received, _ = contract_shares(usage_rows, [rule], {})
-        wanted = str(rule.params.get("road_operator") or "")
-        base = sum(u.discount_base for _, u in usage_rows
-                   if u.road_operator.startswith(wanted) and rule.scope.matches_card(u.card_kind))
-        reported = reported_for(rule, "")
-        rows.append(OperatorCheckRow(rule.rule_id, str(rule.params.get("road_operator") or ""), None, "", "", base,
-                                     received, reported, None if reported is None else reported - received))
+    for rule in (r for r in rules if r.type == ContractDiscount.name):
+        kind = ContractDiscount(rule)
+        result = kind.compute(usages)
+        reported = reported_for(rule, "") if kind.category == EXPRESSWAY else None
+        rows.append(OperatorCheckRow(rule.rule_id, result.road_operator, None, "", "", result.base, result.discount,
+                                     reported, None if reported is None else reported - result.discount))
     received = sum(row.reported if row.reported is not None else row.computed for row in rows)
     passed_on, fees = session.execute(select(func.coalesce(func.sum(Invoice.discount_total), 0),
                                              func.coalesce(func.sum(Invoice.fee_total), 0))
