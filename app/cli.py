@@ -41,8 +41,10 @@ def init_command(admin_password):
         click.echo("管理者のパスワードに使えません: " + " ".join(problems), err=True)
         sys.exit(1)
     with acting_as("flask etc init"):
-        username, password = initialize(admin_password)
+        username, password, ics_loaded = initialize(admin_password)
     click.echo("データベースを最新の状態にしました。ロール: 管理者, 事務, 責任者, 組合員")
+    if ics_loaded:
+        click.echo(f"IC マスタが空だったため、同梱の初期データ（app/data/ic_master.csv）から {ics_loaded}件を登録しました。")
     note = Path(current_app.instance_path) / "initial-admin-password.txt"
     if password:
         if not admin_password:  # generated: keep it where only this machine's user can read it

@@ -1,9 +1,11 @@
 """走行明細 (usage records), the import batches they came in, import profiles and the IC master."""
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, SmallInteger, String,
                         Text, false, text)
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import relationship, validates
 
 from flask_appbuilder import Model
+
+from app.domain.ic_name import normalize_ic_name
 
 from .mixins import TimestampMixin, now_jst
 
@@ -69,6 +71,11 @@ class IcMaster(TimestampMixin, Model):
     road = Column(String(60))
     road_operator = Column(String(40))
     region = Column(String(10))  # rural (地方部) / urban (大都市近郊)
+
+    @validates("name")
+    def _normalise_name(self, _key, value):
+        """Stored as usage rows are compared (app/domain/ic_name.py), whichever screen or file set it."""
+        return normalize_ic_name(value) or value
 
     def __repr__(self):
         return self.name

@@ -1,4 +1,5 @@
-"""First run and upgrades: schema, roles, permissions, operator row, admin user."""
+"""First run and upgrades: schema, roles, permissions, operator row, shipped profiles, tariff and IC
+master, admin user."""
 import secrets
 
 from flask import current_app
@@ -10,6 +11,7 @@ from app.models import OperatorSettings, SystemSetting
 from app.security.roles import ROLE_ADMIN
 from app.security.secret_key import PRODUCTION, is_production
 
+from .ic_master import ensure_shipped_ic_master
 from .profiles import ensure_shipped_profiles
 from .tariff import ensure_default_tariff
 
@@ -66,7 +68,8 @@ def is_production_database() -> bool:
     return setting is not None and setting.value == PRODUCTION
 
 
-def initialize(admin_password: str | None = None) -> tuple[str, str | None]:
+def initialize(admin_password: str | None = None) -> tuple[str, str | None, int]:
+    """(admin username, its password if generated or set now, ICs loaded from the shipped IC master)."""
     migrate_database()
     if is_production():
         mark_production()
@@ -74,4 +77,5 @@ def initialize(admin_password: str | None = None) -> tuple[str, str | None]:
     ensure_operator()
     ensure_shipped_profiles()
     ensure_default_tariff()
-    return ensure_admin(admin_password)
+    ics_loaded = ensure_shipped_ic_master()
+    return (*ensure_admin(admin_password), ics_loaded)
