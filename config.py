@@ -53,6 +53,11 @@ FAB_UPDATE_PERMS = False  # written by `flask etc init`, not at every start (sta
 
 # Security (docs/security.md)
 FAB_SECURITY_MANAGER_CLASS = "app.security.manager.TollbookSecurityManager"
+# Sessions live in the database (app/security/sessions.py): ended at logout and password change,
+# idle timeout per role, absolute lifetime from the login.
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+SESSION_IDLE_MINUTES_MEMBER = int(os.environ.get("SESSION_IDLE_MINUTES_MEMBER", "60"))
+SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
 # Cookies: never readable by scripts, not sent on cross-site subrequests, HTTPS only in production.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

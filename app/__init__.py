@@ -31,6 +31,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .sqlite_settings import configure_sqlite
 
         configure_sqlite(db.engine)
+        from .security.sessions import DatabaseSessionInterface
+
+        app.session_interface = DatabaseSessionInterface(app, db.engine)
         csrf.init_app(app)
         migrate.init_app(app, db, directory=str(ROOT / "migrations"))
         appbuilder.init_app(app, db.session)

@@ -7,6 +7,7 @@ from .audit import AuditLog  # noqa: F401
 from .billing import (BillingRun, Invoice, InvoiceAdjustment, InvoiceLine, InvoiceNumberCounter,  # noqa: F401
                       InvoiceTaxSubtotal, OperatorDiscountReport)
 from .card import Card, CardEvent  # noqa: F401
+from .http_session import HttpSession  # noqa: F401
 from .member import Member, MemberAccount  # noqa: F401
 from .operator import OperatorSettings  # noqa: F401
 from .system import SystemSetting  # noqa: F401

@@ -8,7 +8,9 @@ What it changes from FAB 5.3's own (docs/security.md):
   (or until an administrator unlocks it), on top of FAB's per-address AUTH_RATE_LIMIT (§3); every
   failure shows one message that does not tell whether the login exists;
 - passwords follow app/domain/password_policy.py; changing one's own needs the current one; a
-  password set by an administrator must be changed at the next login (§5).
+  password set by an administrator must be changed at the next login (§5);
+- sessions (app/security/sessions.py) get a new id at login, end at logout, and a password change
+  ends the user's other sessions, an administrator's reset all of them (§6).
 """
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder.actions import action
@@ -31,6 +33,8 @@ from wtforms.validators import DataRequired, EqualTo
 from app.services import accounts
 
 from .passwords import RULES, ChangeMyPasswordForm, SetPasswordForm
+from .roles import ROLE_MEMBER
+from .sessions import IDLE_KEY
 
 # One message for every failure (wrong password, unknown login, locked account): it never tells
 # whether the login exists.
@@ -63,7 +67,11 @@ class TollbookAuthDBView(AuthDBView):
             if not user:
                 flash(LOGIN_FAILED, "warning")
                 return redirect(self.appbuilder.get_url_for_login_with(next_url))
+            # A new session id at login: an id planted before the login (session fixation) is worthless.
+            current_app.session_interface.regenerate(session)
             login_user(user, remember=False)
+            member = {role.name for role in user.roles} == {ROLE_MEMBER}
+            session[IDLE_KEY] = current_app.config["SESSION_IDLE_MINUTES_MEMBER" if member else "SESSION_IDLE_MINUTES"]
             if accounts.must_change_password(user.id):
                 session[SESSION_MUST_CHANGE] = True
                 flash(MUST_CHANGE, "warning")
@@ -76,7 +84,7 @@ class TollbookAuthDBView(AuthDBView):
         # POST only (CSRFProtect checks the token of the menu's form); a GET answers 405.
         user = self._get_authenticated_user()
         logout_user()
-        session.pop(SESSION_MUST_CHANGE, None)
+        session.clear()  # an empty session: its row is deleted and the cookie removed
         if user is not None:
             self.appbuilder.sm.on_user_logout(user)
         return redirect(current_app.config.get("LOGOUT_REDIRECT_URL", self.appbuilder.get_url_for_login))
@@ -94,6 +102,9 @@ class TollbookResetMyPasswordView(ResetMyPasswordView):
         self.appbuilder.sm.reset_password(g.user.id, form.password.data)
         accounts.password_changed_by_owner(g.user.id)
         session.pop(SESSION_MUST_CHANGE, None)
+        # Every other session of this user ends (a copied cookie dies); this one gets a new id.
+        current_app.session_interface.end_user_sessions(g.user.id, keep_sid=session.sid)
+        current_app.session_interface.regenerate(session)
         flash(self.message, "info")
 
 
@@ -109,6 +120,7 @@ class TollbookResetPasswordView(ResetPasswordView):
         user_id = request.args.get("pk", type=int)
         self.appbuilder.sm.reset_password(user_id, form.password.data)
         accounts.password_set_by_admin(user_id)
+        current_app.session_interface.end_user_sessions(user_id)
         flash(self.message, "info")
 
 

@@ -23,9 +23,11 @@ def check_secret_key(app: Flask) -> None:
 
 
 def init_security(app: Flask) -> None:
+    from .headers import install_security_headers
     from .passwords import validate_password
 
     check_secret_key(app)
+    install_security_headers(app)
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", validate_password)
     proxies = int(app.config.get("TOLLBOOK_TRUSTED_PROXIES") or 0)
     if proxies:
