@@ -1,7 +1,7 @@
 """http_session: server-side login sessions (the cookie holds only a random id)
 
 Revision ID: d5b2c7e9f013
-Revises: c3a8f0e1d2b4
+Revises: c3d9e4f1a7b2
 Create Date: 2026-11-29 17:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'd5b2c7e9f013'
-down_revision = 'c3a8f0e1d2b4'
+down_revision = 'c3d9e4f1a7b2'
 branch_labels = None
 depends_on = None
 
