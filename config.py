@@ -49,6 +49,24 @@ BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
 LANGUAGES = {"ja": {"flag": "jp", "name": "日本語"}}
 
 TIMEZONE = "Asia/Tokyo"
+
+# Limits on files from outside (docs/security.md "Limits"): a bigger file is refused with the limit
+# named in Japanese. Each can be changed with the environment variable of the same name.
+_MB = 1 << 20
+
+
+def _limit(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+MASTER_IMPORT_MAX_BYTES = _limit("MASTER_IMPORT_MAX_BYTES", 10 * _MB)  # the .xlsx as uploaded
+MASTER_IMPORT_MAX_UNCOMPRESSED_BYTES = _limit("MASTER_IMPORT_MAX_UNCOMPRESSED_BYTES", 100 * _MB)  # unpacked
+MASTER_IMPORT_MAX_ROWS = _limit("MASTER_IMPORT_MAX_ROWS", 50_000)  # rows of one sheet
+MASTER_IMPORT_MAX_ERRORS = _limit("MASTER_IMPORT_MAX_ERRORS", 1_000)  # errors listed (the count stays complete)
+TARIFF_MAX_BYTES = _limit("TARIFF_MAX_BYTES", 256 * 1024)  # the tariff YAML (the default tariff is 9 KB)
+IC_MASTER_MAX_BYTES = _limit("IC_MASTER_MAX_BYTES", 5 * _MB)  # the IC master CSV
+INBOX_STABLE_SECONDS = _limit("INBOX_STABLE_SECONDS", 60)  # an inbox file is imported once unchanged this long
+
 FAB_UPDATE_PERMS = False  # written by `flask etc init`, not at every start (stack-notes.md §2)
 
 # Security (docs/security.md)

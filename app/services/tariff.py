@@ -113,15 +113,50 @@ def _overlaps(rules: list[Rule]) -> list[str]:
     return errors
 
 
-@transactional
-def import_tariff(path: str | Path) -> str:
-    """Replace every rule with the file's, in one transaction, after checking all of them."""
-    path = Path(path)
+class _PlainYamlLoader(yaml.SafeLoader):
+    """safe_load without anchors and aliases. A tariff never needs them, and a 3 KB file of nested
+    aliases ("billion laughs") expands to tens of megabytes of parameters (issue 8 item 10): the
+    first anchor or alias is refused before anything is built."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+class _AliasRefused(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+def load_tariff_yaml(body: bytes, file_name: str):
+    """The parsed YAML document of a tariff file, or TariffImportRefused in Japanese."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise TariffImportRefused(path.name, [f"YAML として読めません（{error}）。"]) from None
-    rules = check_tariff_data(data, path.name)
+        return yaml.load(body.decode("utf-8"), Loader=_PlainYamlLoader)  # noqa: S506  (a SafeLoader)
+    except _AliasRefused as refused:
+        raise TariffImportRefused(file_name, [f"{refused.line}行目: アンカー（&）とエイリアス（*）は使えません。"
+                                              "値はそれぞれの規則に書いてください。"]) from None
+    except UnicodeDecodeError:
+        raise TariffImportRefused(file_name, ["文字コードが UTF-8 ではありません。"]) from None
+    except yaml.YAMLError as error:
+        raise TariffImportRefused(file_name, [f"YAML として読めません（{error}）。"]) from None
+
+
+@transactional
+def import_tariff(source, file_name: str | None = None) -> str:
+    """Replace every rule with the file's, in one transaction, after checking all of them.
+    `source` is a path (CLI) or a binary stream (an upload; `file_name` only names it in messages)."""
+    from .uploads import limit, read_capped
+
+    if isinstance(source, (str, Path)):
+        file_name = file_name or Path(source).name
+    file_name = file_name or "料金表"
+    try:
+        body = read_capped(source, limit("TARIFF_MAX_BYTES"), file_name)
+    except DomainError as error:
+        raise TariffImportRefused(file_name, [error.message]) from None
+    rules = check_tariff_data(load_tariff_yaml(body, file_name), file_name)
     session = db.session
     # ORM deletes and inserts (a few dozen rows): the audit log records every rule removed and added.
     for row in session.scalars(select(TariffRule)):
@@ -129,7 +164,7 @@ def import_tariff(path: str | Path) -> str:
     session.flush()
     session.add_all(_rows_of(rules))
     ids = len({r.rule_id for r in rules})
-    return f"{path.name}: 料金表を取り込みました（規則 {ids}件, 版 {len(rules)}件）。"
+    return f"{file_name}: 料金表を取り込みました（規則 {ids}件, 版 {len(rules)}件）。"
 
 
 def export_tariff(path: str | Path) -> str:

@@ -7,7 +7,6 @@ error is Japanese and shown on the field it is about. 'YAMLで書き出し' / 'Y
 app.services.tariff (the import replaces every rule, or nothing when any is wrong)."""
 import datetime as dt
 import json
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -31,6 +30,7 @@ from app.domain.card_number import CARD_KINDS
 from app.domain.tariff import RULE_TYPES, SCOPE_KEYS, parse_rule
 from app.extensions import db
 from app.models.tariff import TariffRule
+from app.services.uploads import display_name
 from app.services.tariff import TariffImportRefused, check_tariff_data, export_tariff, import_tariff
 
 from .base import TollbookModelView
@@ -258,16 +258,12 @@ class TariffRuleView(TollbookModelView):
             if upload is None or not upload.filename:
                 message = "取り込むYAMLファイルを選んでください。"
             else:
-                name = re.sub(r"[/\\:]", "_", os.path.basename(upload.filename)) or "tariff.yaml"
-                with tempfile.TemporaryDirectory(prefix="tollbook-tariff-") as folder:
-                    path = Path(folder) / name
-                    upload.save(str(path))
-                    try:
-                        summary = import_tariff(path)
-                    except TariffImportRefused as refused:
-                        message, errors = refused.message, refused.errors
-                    except DomainError as error:
-                        message = error.message
+                try:
+                    summary = import_tariff(upload.stream, display_name(upload.filename))
+                except TariffImportRefused as refused:
+                    message, errors = refused.message, refused.errors
+                except DomainError as error:
+                    message = error.message
             if summary:
                 flash(summary, "success")
         return self.render_template("tollbook/billing_tariff_upload.html", message=message, errors=errors,

@@ -8,6 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from app.domain.clock import today_jst
 from app.importers.master_excel import CellError, template_bytes
 from app.services.master_import import MasterImportFailed, import_master_file
+from app.services.uploads import display_name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -22,7 +23,7 @@ class MasterImportView(BaseView):
         errors, summary, filename, status = None, None, None, 200
         if request.method == "POST":
             upload = request.files.get("file")
-            filename = upload.filename if upload else None
+            filename = display_name(upload.filename) if upload and upload.filename else None
             if not filename:
                 errors = [CellError(None, None, None, "取り込むExcelファイルを選んでください。")]
             else:

@@ -1,9 +1,5 @@
 """取込形式 (import profiles, edited by staff without a programmer) and ICマスタ (with CSV upload)."""
 import json
-import os
-import re
-import tempfile
-from pathlib import Path
 
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
@@ -22,6 +18,7 @@ from app.models.usage import IcMaster, ImportBatch, ImportProfile
 from app.services.ic_master import HEADERS as IC_HEADERS
 from app.services.ic_master import import_ic_master
 from app.services.profiles import PROFILE_FIELDS, copy_profiles
+from app.services.uploads import display_name
 
 from .base import TollbookModelView
 
@@ -276,13 +273,9 @@ class IcMasterView(TollbookModelView):
             if upload is None or not upload.filename:
                 errors = "取り込むCSVファイルを選んでください。"
             else:
-                name = re.sub(r"[/\\:]", "_", os.path.basename(upload.filename)) or "ic.csv"
-                with tempfile.TemporaryDirectory(prefix="tollbook-ic-") as folder:
-                    path = Path(folder) / name
-                    upload.save(str(path))
-                    try:
-                        summary = import_ic_master(path)
-                    except DomainError as error:
-                        errors = error.message
+                try:
+                    summary = import_ic_master(upload.stream, display_name(upload.filename))
+                except DomainError as error:
+                    errors = error.message
         return self.render_template("tollbook/usage_ic_upload.html", errors=errors, summary=summary,
                                     headers=IC_HEADERS, csrf_token=generate_csrf), status

@@ -37,6 +37,7 @@ from app.exports.excel import csv_text
 from app.extensions import db
 from app.models.usage import ImportProfile
 from app.services.actor import acting_as
+from app.services.uploads import display_name
 from app.services.usage_import import ImportRefused, import_usage_file
 
 from .usage import month_jp
@@ -176,7 +177,7 @@ class UsageUploadView(BaseView):
         if running is not None:
             return self._refuse(f"{running['user']} さんの取込（{running['file_name']}）が実行中です。"
                                 "終わってからもう一度取り込んでください。", 409)
-        file_name = os.path.basename(upload.filename.replace("\\", "/"))
+        file_name = display_name(upload.filename)  # shown and recorded; the saved copy has a random name
         handle, path = tempfile.mkstemp(prefix="tollbook-upload-", suffix=".dat")
         try:
             with os.fdopen(handle, "wb") as out:
