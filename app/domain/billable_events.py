@@ -21,7 +21,11 @@ class EventRecord:
 
 
 def is_billable(event: EventRecord, month: str) -> bool:
-    _, last = month_first_last(month)
+    return is_billable_by(event, month_first_last(month)[1])
+
+
+def is_billable_by(event: EventRecord, last: dt.date) -> bool:
+    """is_billable for a month whose last day is `last` (one date for many events)."""
     return not event.fee_billed and event.occurred_on <= last and (event.note or "") != MASTER_IMPORT_NOTE
 
 

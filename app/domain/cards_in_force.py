@@ -18,6 +18,7 @@ from .billing_dates import month_first_last
 from .card_lifecycle import ADD, CANCEL, ISSUE, LOSS
 
 STOPPING_EVENTS = (LOSS, CANCEL)
+ISSUING_EVENTS = (ISSUE, ADD)  # tell the issue date of a card without valid_from
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class CardHistory:
     def issued_on(self) -> dt.date | None:
         if self.valid_from is not None:
             return self.valid_from
-        issues = [e.occurred_on for e in self.events if e.kind in (ISSUE, ADD)]
+        issues = [e.occurred_on for e in self.events if e.kind in ISSUING_EVENTS]
         return min(issues) if issues else None
 
     @property
@@ -51,7 +52,10 @@ class CardHistory:
 
 
 def in_force(card: CardHistory, month: str) -> bool:
-    first, last = month_first_last(month)
+    return _in_force(card, *month_first_last(month))
+
+
+def _in_force(card: CardHistory, first: dt.date, last: dt.date) -> bool:
     issued = card.issued_on
     if issued is not None and issued > last:
         return False
@@ -63,4 +67,5 @@ def in_force(card: CardHistory, month: str) -> bool:
 
 def cards_in_force(cards, month: str) -> list[CardHistory]:
     """The cards of `cards` in force in `month`, by number."""
-    return sorted((c for c in cards if in_force(c, month)), key=lambda c: (c.number, c.card_id))
+    first, last = month_first_last(month)
+    return sorted((c for c in cards if _in_force(c, first, last)), key=lambda c: (c.number, c.card_id))

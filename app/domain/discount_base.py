@@ -16,7 +16,7 @@ Per row (or group of rows that agree on every field below but the amounts):
 
 Rows are merged on all their other fields before anything is rounded, so the result does not depend
 on the order of the rows or on how they were split across files or pre-summed by the database."""
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, Decimal
 
 from .member_month import CardUsage, NonTaxableUsage
@@ -56,32 +56,27 @@ class UsageGroup:
 
     def key(self) -> tuple:
         return (self.member_id, self.card_id, self.card_number, self.card_kind, self.road_operator or "",
-                self.remarks or "", self.peak_time, Decimal(self.trip_km) if self.trip_km is not None else None,
+                self.remarks or "", self.peak_time, None if self.trip_km is None else Decimal(self.trip_km),
                 self.etc2_commercial, self.entry_ic or "", self.exit_ic or "")
 
 
-_AMOUNTS = ("amount_billed", "rows", "amount_general_toll", "amount_public_corp")
-
-
 def merge(groups) -> list[UsageGroup]:
-    """Identical rows summed, in a fixed order."""
-    merged: dict[tuple, dict] = {}
+    """Identical rows summed (the order of the result does not matter: everything after sums)."""
+    merged: dict[tuple, UsageGroup] = {}
     for group in groups:
         key = group.key()
-        acc = merged.get(key)
-        if acc is None:
-            merged[key] = {f.name: getattr(group, f.name) for f in fields(group)}
+        known = merged.get(key)
+        if known is None:
+            merged[key] = group
             continue
-        for name in _AMOUNTS:
-            acc[name] += getattr(group, name) or 0
-        before = group.amount_before_discount
-        acc["amount_before_discount"] = (None if before is None or acc["amount_before_discount"] is None
-                                         else acc["amount_before_discount"] + before)
-    return [UsageGroup(**merged[key]) for key in sorted(merged, key=_sort_key)]
-
-
-def _sort_key(key: tuple) -> tuple:
-    return tuple((0, "") if v is None else (1, v) for v in key)
+        before = (None if known.amount_before_discount is None or group.amount_before_discount is None
+                  else known.amount_before_discount + group.amount_before_discount)
+        merged[key] = replace(known, amount_billed=known.amount_billed + group.amount_billed,
+                              rows=known.rows + group.rows,
+                              amount_general_toll=(known.amount_general_toll or 0) + (group.amount_general_toll or 0),
+                              amount_public_corp=(known.amount_public_corp or 0) + (group.amount_public_corp or 0),
+                              amount_before_discount=before)
+    return list(merged.values())
 
 
 def excluded_reason(group: UsageGroup) -> str | None:

@@ -324,3 +324,22 @@ def test_corporate_rows_without_road_operator_block_the_close(db, runner, tmp_pa
     assert "【締め不可】道路事業者が分からないコーポレートカードの走行明細があります" in output and "（2件）" in output
     refused = runner.invoke(args=["etc", "close", "2026-10"])
     assert refused.exit_code == 1 and "道路事業者が分からない" in refused.output
+
+
+def test_the_same_rows_in_one_file_or_split_across_files_bill_the_same(db, runner, tmp_path):
+    load_tariff(tmp_path, DISCOUNTS)
+    member = make_member(db, "M001", "株式会社山田運輸")
+    card = make_card(db, member, "1000010000000011", valid_from=dt.date(2026, 4, 1))
+    rows = [dict(card=card, amount_billed=1_000 + 37 * i, remarks=["00", "01", None, "関空橋税"][i % 4],
+                 peak_time=i % 3 == 0, amount_general_toll=(i * 11) % 500 if i % 5 == 0 else None)
+            for i in range(40)]
+    _rows(db, "2026-09", rows)
+    shuffled = list(reversed(rows))
+    _rows(db, "2026-10", shuffled[:13])
+    _rows(db, "2026-10", shuffled[13:])
+    _bill(runner, "2026-09")
+    _bill(runner, "2026-10")
+    september, october = invoice_of(db, member, "2026-09"), invoice_of(db, member, "2026-10")
+    assert _lines(db, september) == _lines(db, october)
+    assert _subtotals(db, september) == _subtotals(db, october)
+    assert september.total == october.total and september.operator_discount_total == october.operator_discount_total

@@ -42,20 +42,22 @@ class NonTaxableUsage(RuleType):
         if "amount_per_row" in params:
             check_yen(params, "amount_per_row", where)
 
-    @property
-    def ic_names(self) -> frozenset:
-        return frozenset(self.rule.params["match"].get("ic") or ())
+    def __init__(self, rule):
+        super().__init__(rule)
+        match = rule.params["match"]
+        self.ic_names = frozenset(match.get("ic") or ())
+        self._operators = tuple(match.get("road_operator") or ())
+        self._words = tuple(match.get("remarks") or ())
 
     def matches(self, row) -> bool:
         """`row`: a UsageGroup (discount_base.py). IC names are only known for rows gathered one by one."""
-        match = self.rule.params["match"]
-        if any(name in (row.entry_ic, row.exit_ic) for name in match.get("ic") or ()):
+        if self.ic_names and (row.entry_ic in self.ic_names or row.exit_ic in self.ic_names):
             return True
-        operator = row.road_operator or ""
-        if any(operator.startswith(prefix) for prefix in match.get("road_operator") or ()):
+        if self._operators and (row.road_operator or "").startswith(self._operators):
             return True
-        remarks = row.remarks or ""
-        return any(word in remarks for word in match.get("remarks") or ())
+        if self._words and row.remarks:
+            return any(word in row.remarks for word in self._words)
+        return False
 
     def part_of(self, row) -> int:
         """The 不課税 yen of a matched row (or group of identical rows)."""

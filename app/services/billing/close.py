@@ -46,12 +46,12 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
         raise DomainError(f"{month} の請求の下書きがありません。先に請求の下書きを作成してください（画面の「下書きを作成・再計算」または flask etc bill {month}）。")
     if run.status != DRAFT:
         raise DomainError(f"{month} は締め済みです（{run.closed_at:%Y/%m/%d %H:%M} {run.closed_by}）。")
-    reasons = [str(w) for w in billing_warnings(month) if w.blocking]
+    inputs = gather(month)
+    reasons = [str(w) for w in billing_warnings(month, inputs.cards_in_force()) if w.blocking]
     earlier = session.scalars(select(BillingRun.month).where(BillingRun.month < month, BillingRun.status == DRAFT)
                               .order_by(BillingRun.month)).all()
     if earlier:
         reasons.append(f"前の月（{'、'.join(earlier)}）がまだ締められていません。古い月から締めてください。")
-    inputs = gather(month)
     if inputs.fingerprint() != run.input_fingerprint:
         reasons.append("下書きの作成後に走行明細・カード・異動・訂正・料金表などが変わりました。"
                        f"下書きを再計算してから締めてください（画面の「下書きを作成・再計算」または flask etc bill {month}）。")

@@ -72,7 +72,7 @@ def run_billing(month: str) -> BillingSummary:
     month = str(Month.of(month))
     started = dt.datetime.now()
     with unit_of_work():
-        run, created, timings = _write_draft(month)
+        run, created, timings, cards = _write_draft(month)
         clock = time.perf_counter()  # the commit (at the end of the unit) and ANALYZE are timed together
     if db.session.connection().dialect.name == "postgresql":
         # The draft replaced thousands of rows: fresh statistics, or the planner keeps the numbers
@@ -83,13 +83,13 @@ def run_billing(month: str) -> BillingSummary:
     summary = BillingSummary(month, created, run.invoice_count, run.usage_total, run.operator_discount_total,
                              run.contract_discount_total, run.discount_total, run.fee_total, run.adjustment_total,
                              run.tax_total, run.total, (dt.datetime.now() - started).total_seconds())
-    summary.warnings = billing_warnings(month)
+    summary.warnings = billing_warnings(month, cards)
     timings["warnings"] = time.perf_counter() - clock
     summary.timings = timings
     return summary
 
 
-def _write_draft(month: str) -> tuple[BillingRun, bool, dict]:
+def _write_draft(month: str) -> tuple[BillingRun, bool, dict, dict]:
     """The draft's one transaction: lock (or create) the run, gather, compute, replace the rows."""
     session = db.session
     ensure_month_open(month)
@@ -120,7 +120,7 @@ def _write_draft(month: str) -> tuple[BillingRun, bool, dict]:
     for key, value in totals.items():
         setattr(run, key, value)
     run.input_fingerprint = inputs.fingerprint()
-    return run, created, timings
+    return run, created, timings, inputs.cards_in_force()
 
 
 def _delete_draft_rows(run_id: int) -> None:

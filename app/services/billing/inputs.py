@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 
-from app.domain.billable_events import EventRecord, adjustment_charge, is_billable
+from app.domain.billable_events import MASTER_IMPORT_NOTE, EventRecord, adjustment_charge, is_billable_by
 from app.domain.billing_dates import month_first_last
-from app.domain.cards_in_force import CardEventRecord, CardHistory, cards_in_force
+from app.domain.cards_in_force import (ISSUING_EVENTS, STOPPING_EVENTS, CardEventRecord, CardHistory,
+                                       cards_in_force)
 from app.domain.discount_base import UsageGroup, is_etc2_commercial, member_usages
 from app.domain.invoice_calculation import CardEventFee, CarriedCredit, MemberMonth
 from app.domain.pricing.contract_discount import contract_shares
@@ -47,6 +48,9 @@ class Inputs:
     contract_total: int  # 契約単位割引 received, computed
     event_ids: list
     contract_results: list = field(default_factory=list)  # ContractResult per contract_discount rule
+
+    def cards_in_force(self) -> dict[int, list[tuple[int, str, str]]]:
+        return {member_id: member.active_cards for member_id, member in self.members.items()}
 
     def fingerprint(self) -> str:
         """SHA-256 of everything the draft is computed from (plain tuples: cheap to print)."""
@@ -143,7 +147,12 @@ def card_histories(month: str, member_ids: set | None = None) -> dict[int, list[
     rows = db.session.execute(query).all()
     events: dict[int, list] = {}
     if rows:
-        event_query = select(CardEvent.card_id, CardEvent.kind, CardEvent.occurred_on, CardEvent.new_card_id)
+        # Only the events the domain can use: stops and replacements, and the issue of a card with no
+        # valid_from (the many issue events of dated cards would be read for nothing).
+        event_query = (select(CardEvent.card_id, CardEvent.kind, CardEvent.occurred_on, CardEvent.new_card_id)
+                       .join(Card, Card.id == CardEvent.card_id)
+                       .where(or_(CardEvent.kind.in_(STOPPING_EVENTS), CardEvent.new_card_id.is_not(None),
+                                  Card.valid_from.is_(None) & CardEvent.kind.in_(ISSUING_EVENTS))))
         if member_ids is not None:
             event_query = event_query.where(CardEvent.card_id.in_([row[1] for row in rows]))
         for card_id, kind, occurred_on, new_card_id in db.session.execute(event_query):
@@ -173,8 +182,10 @@ def _events(month: str, reissue_member_id: int | None = None) -> list[tuple]:
         rows = db.session.execute(query.where(CardEvent.billed_month == month,
                                               CardEvent.member_id == reissue_member_id)).all()
         return [row[:6] for row in rows]
-    rows = db.session.execute(query.where(CardEvent.fee_billed.is_(False), CardEvent.occurred_on <= last)).all()
-    return [row[:6] for row in rows if is_billable(EventRecord(row[0], row[6], row[7], row[8]), month)]
+    # The WHERE only narrows what is read (master-import events are most of the table); is_billable decides.
+    rows = db.session.execute(query.where(CardEvent.fee_billed.is_(False), CardEvent.occurred_on <= last,
+                                          or_(CardEvent.note.is_(None), CardEvent.note != MASTER_IMPORT_NOTE))).all()
+    return [row[:6] for row in rows if is_billable_by(EventRecord(row[0], row[6], row[7], row[8]), last)]
 
 
 def _adjustment_charges(month: str, billed_on: list[int] | None = None) -> dict[int, list]:

@@ -110,7 +110,7 @@ class OperatorCheck:
 
 
 
-def billing_warnings(month: str) -> list[BillingWarning]:
+def billing_warnings(month: str, cards_in_force: dict | None = None) -> list[BillingWarning]:
     """What staff must look at before the close; `blocking` ones stop it. One pass over the month's
     usage rows counts the flagged ones; who is invoiced and which cards are used come from the draft
     when there is one (the close checks that the draft matches its inputs), else from the usage."""
@@ -126,17 +126,21 @@ def billing_warnings(month: str) -> list[BillingWarning]:
         def count(condition):
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-        unregistered, no_member, after_loss, duplicates, off_month = session.execute(
+        without_operator = (func.coalesce(u.road_operator, "") == "") & u.card_id.is_not(None) & \
+            u.flags.not_in(flag_values(NOT_BILLED_FLAGS))
+        unregistered, no_member, after_loss, duplicates, off_month, no_operator = session.execute(
             select(count(unregistered_flag), count(u.member_id.is_(None) & ~unregistered_flag),
                    count(u.flags.in_(flag_values(FLAG_USED_AFTER_LOSS))),
                    count(u.flags.in_(flag_values(FLAG_SUSPECTED_DUPLICATE))),
-                   count(u.flags.in_(flag_values(FLAG_OFF_MONTH))))
+                   count(u.flags.in_(flag_values(FLAG_OFF_MONTH))), count(without_operator))
             .where(u.usage_month == month, u.batch_id.in_(batch_ids))).one()
-        # 道路事業者不明 on a corporate card: its NEXCO discount would silently be 0 (issue 7 item 1).
-        no_operator = session.scalar(
-            select(func.count()).select_from(UsageRecord).join(Card, Card.id == u.card_id)
-            .where(u.usage_month == month, u.batch_id.in_(batch_ids), Card.kind == "corporate",
-                   func.coalesce(u.road_operator, "") == "", u.flags.op("&")(NOT_BILLED_FLAGS) == 0))
+        if no_operator:
+            # 道路事業者不明 on a corporate card: its NEXCO discount would silently be 0 (issue 7 item 1).
+            # Counted per card in the same pass's condition, the card kinds read for those cards only.
+            per_card = dict(session.execute(select(u.card_id, func.count()).where(
+                u.usage_month == month, u.batch_id.in_(batch_ids), without_operator).group_by(u.card_id)).all())
+            corporate = set(session.scalars(select(Card.id).where(Card.id.in_(per_card), Card.kind == "corporate")))
+            no_operator = sum(count for card_id, count in per_card.items() if card_id in corporate)
     if unregistered:
         warnings.append(BillingWarning("unregistered_card", "未登録カードの走行明細があります。カードを登録するか、"
                                        "登録済みのカードに結び付けてください（走行明細 › 未登録カード）。",
@@ -194,7 +198,9 @@ def billing_warnings(month: str) -> list[BillingWarning]:
         warnings.append(BillingWarning("incomplete_bank_account", "口座振替なのに口座情報（銀行・支店・預金種目・"
                                        "口座番号・名義カナ）が揃っていない組合員があります: " + _codes(no_account),
                                        len(no_account), True))
-    idle = sum(1 for cards in active_cards(month).values() for card_id, _, _ in cards if card_id not in used_cards)
+    if cards_in_force is None:  # the caller's gather has them already (draft, close)
+        cards_in_force = active_cards(month)
+    idle = sum(1 for cards in cards_in_force.values() for card_id, _, _ in cards if card_id not in used_cards)
     if idle:
         warnings.append(BillingWarning("cards_without_usage", "当月の利用がないカードにもカード管理料などを"
                                        "請求します。", idle, False, "info"))
