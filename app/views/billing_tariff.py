@@ -27,6 +27,7 @@ from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.pricing.rounding import ROUNDING_NAMES
 from app.domain.card_number import CARD_KINDS
+from app.domain.pricing.rule_type import rule_types
 from app.domain.tariff import RULE_TYPES, SCOPE_KEYS, parse_rule
 from app.extensions import db
 from app.models.tariff import TariffRule
@@ -43,7 +44,11 @@ PARAMS_HELP = (
     "（10% は \"0.10\"）。例: 事務手数料 {\"rate\": \"0.02\"}、管理料 {\"amount\": 660}、"
     "カード異動手数料 {\"event\": \"issue\", \"amount\": 629}、"
     "車両単位割引 {\"road_operator\": \"NEXCO\", \"bands\": [[5000, \"0\"], [10000, \"0.10\"], [null, \"0.20\"]]}、"
-    "組合員への還元 {\"method\": \"pass_through\", \"ratio\": \"1.0\"}。"
+    "組合員への還元 {\"method\": \"pass_through\", \"ratio\": \"1.0\"}、"
+    "関空橋税 {\"match\": {\"remarks\": [\"関空橋税\"]}}。"
+    # the items each type takes, from its class (app/domain/pricing/<type>.py)
+    + " 使える項目: " + "／".join(f"{kind.title} " + "・".join((*kind.required, *(f"{k}（任意）" for k in kind.optional)))
+                              for kind in rule_types().values())
 )
 SCOPE_HELP = ("対象を絞るときだけ JSON で書きます（空欄なら全組合員）。使えるキー: "
               + "、".join(f"{key}（{name}）" for key, name in SCOPE_KEYS.items())

@@ -343,3 +343,9 @@ def test_the_same_rows_in_one_file_or_split_across_files_bill_the_same(db, runne
     assert _lines(db, september) == _lines(db, october)
     assert _subtotals(db, september) == _subtotals(db, october)
     assert september.total == october.total and september.operator_discount_total == october.operator_discount_total
+
+
+def test_the_tariff_form_lists_each_types_items_from_its_class(staff_client):
+    page = staff_client.get("/tariff/add").get_data(as_text=True)
+    assert "不課税の利用（関空橋税など） match・amount_per_row（任意）" in page
+    assert "契約単位割引（道路事業者） threshold_total・threshold_average・rate・road_operator（任意）・road_category（任意）" in page
