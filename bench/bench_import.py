@@ -11,7 +11,9 @@ that is dropped afterwards), in one run on the same file and the same database:
    transaction, commit included. Then the rows are deleted again (and the table vacuumed);
 3. end-to-end: app.services.usage_import.import_usage_file on the same file (decode, parse,
    validate, match cards, flag, load, commit), timed;
-4. memory: the end-to-end import of a smaller file, to show the peak stays flat with file size.
+4. same trips: the end-to-end import of a second file with the same trips (its lines reversed), every
+   row a 重複の疑い of the first: the worst case of the duplicate check, whose own time is printed;
+5. memory: the end-to-end import of a smaller file, to show the peak stays flat with file size.
 
 Every import runs in a subprocess of its own, so its peak RSS (ru_maxrss) is its own; the process's
 RSS before the import (the app, loaded) is printed too. Speed is a ratio, printed; not a test.
@@ -99,7 +101,8 @@ def _parse_raw(path: str, batch_id: int, cards: dict) -> list[tuple]:
             rows.append((batch_id, line_no, MONTH, card, card_id, member_id,
                          at(entry_d, entry_t or "00:00") if entry_d else None, exit_at, entry_ic or None,
                          exit_ic or None, None, int(vclass), int(before), -int(disc), None, int(billed),
-                         plate or None, remarks or None, flags, ",".join(r)))
+                         plate or None, remarks or None, flags, ",".join(r),
+                         None, None, None, None, None, False, None))  # 還元額/後納, categories, 朝夕, source
     return rows
 
 
@@ -109,7 +112,7 @@ def worker_raw(url: str, path: str, bare: str = "") -> dict:
 
     from app.extensions import db
     from app.models import ImportBatch, ImportProfile
-    from app.services.usage_import import USAGE_COLUMNS, _card_index
+    from app.services.usage_import import USAGE_COLUMNS, _CardIndex
 
     with app.app_context():
         profile = db.session.query(ImportProfile).filter_by(name="etc-meisai").one()
@@ -118,7 +121,7 @@ def worker_raw(url: str, path: str, bare: str = "") -> dict:
         db.session.add(batch)
         db.session.commit()
         batch_id = batch.id
-        cards = _card_index(db.session)
+        cards = _CardIndex(db.session).exact  # the file's numbers are full 16 digits
         db.session.rollback()
         started = time.perf_counter()
         rows = _parse_raw(path, batch_id, cards)
@@ -178,8 +181,21 @@ def worker_raw(url: str, path: str, bare: str = "") -> dict:
 def worker_import(url: str, path: str) -> dict:
     app = _app(url)
     from app.extensions import db
+    from app.services import usage_import
     from app.services.actor import acting_as
     from app.services.usage_import import import_usage_file
+
+    duplicate_check = []  # seconds spent in the 重複の疑い UPDATE (one statement per import)
+    flag = usage_import.flag_suspected_duplicates
+
+    def timed_flag(*args):
+        started = time.perf_counter()
+        try:
+            return flag(*args)
+        finally:
+            duplicate_check.append(time.perf_counter() - started)
+
+    usage_import.flag_suspected_duplicates = timed_flag
 
     with app.app_context(), acting_as("bench"):
         db.session.execute(db.text("SELECT 1"))  # connect before measuring the baseline
@@ -192,6 +208,7 @@ def worker_import(url: str, path: str) -> dict:
         seconds = time.perf_counter() - started
     return {"rows": summary.rows, "total": summary.total_billed, "flagged": summary.flagged,
             "unregistered": summary.unregistered, "after_loss": summary.used_after_loss, "month": summary.usage_month,
+            "duplicates": summary.suspected_duplicates, "duplicate_check_seconds": sum(duplicate_check),
             "seconds": seconds, "rate": summary.rows / seconds, "rss_before_kb": rss_before,
             "peak_before_kb": peak_before, "peak_kb": _peak_kb(), "progress_calls": len(calls)}
 
@@ -220,6 +237,18 @@ def ensure_file(rows: int) -> Path:
         print(f"generated {path.name}: {rows:,} rows, {path.stat().st_size / 1e6:.1f} MB in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
     return path
+
+
+def ensure_same_trips_file(path: Path) -> Path:
+    """The same trips as `path` in another file (lines reversed: another hash): every row of it is a
+    重複の疑い of the first import, the worst case for the duplicate check."""
+    other = path.with_name(path.stem + "_again.csv")
+    if not other.exists() or other.stat().st_mtime < path.stat().st_mtime:
+        with open(path, "rb") as handle:
+            header, *lines = handle.read().split(b"\r\n")
+        body = [line for line in lines if line]
+        other.write_bytes(b"\r\n".join([header, *reversed(body)]) + b"\r\n")
+    return other
 
 
 def fresh_database(kind: str) -> tuple[str, callable]:
@@ -266,9 +295,14 @@ def bench(kind: str, big: Path, small: Path | None, bare: bool = True) -> dict:
         if raw["bare_rate"]:
             print(f"reference    the same raw load into a copy of usage_record without its 4 indexes and 3 foreign "
                   f"keys: {raw['bare_rate']:,.0f} rows/s", flush=True)
+        again = run_worker("import", url, ensure_same_trips_file(big))
+        print(f"same trips   a second file with the same {again['rows']:,} trips (lines reversed): "
+              f"{again['seconds']:.2f} s = {again['rate']:,.0f} rows/s, 重複の疑い {again['duplicates']:,}; "
+              f"the duplicate check took {again['duplicate_check_seconds']:.2f} s "
+              f"(first import: {e2e['duplicate_check_seconds']:.2f} s, no other batch overlaps)", flush=True)
         ratio = e2e["rate"] / raw["rate"]
         print(f"ratio        end-to-end / raw = {ratio:.0%}  (target ≥ 50%)", flush=True)
-        result = {"db": kind, "raw": raw, "e2e": e2e, "ratio": ratio, "same": same}
+        result = {"db": kind, "raw": raw, "e2e": e2e, "again": again, "ratio": ratio, "same": same}
         print(f"memory       peak RSS of the import process, {e2e['rows']:,} rows: {mb(e2e['peak_kb'])} "
               f"(app loaded, before the import: {mb(e2e['rss_before_kb'])}; "
               f"growth {mb(e2e['peak_kb'] - e2e['rss_before_kb'])})", flush=True)

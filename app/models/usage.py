@@ -100,6 +100,10 @@ class ImportBatch(Model):
     row_count = Column(Integer, nullable=False, default=0)
     total_billed = Column(BigInteger, nullable=False, default=0)  # 通行料金の合計 (円)
     flagged_count = Column(Integer, nullable=False, default=0)
+    # The earliest and latest exit date-time in the file: a new batch is checked for 重複の疑い only
+    # against live batches whose span overlaps its own (NULL: imported before this was kept → checked).
+    first_exit_at = Column(DateTime)
+    last_exit_at = Column(DateTime)
     status = Column(String(10), nullable=False, default=BATCH_ACTIVE, index=True)
     replaces_batch_id = Column(Integer, ForeignKey("import_batch.id"))
     replaces_batch = relationship("ImportBatch", remote_side=[id])

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Date, delete, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.domain.errors import DomainError
 from app.domain.month import Month
@@ -31,6 +32,8 @@ from .actor import current_actor
 from .bulk import BulkInserter
 from .months import ensure_month_open
 from .unit_of_work import transactional
+from .usage_duplicates import clear_duplicates_of, flag_suspected_duplicates
+from .usage_rematch import open_months
 
 CHUNK = 10_000
 MAX_ERRORS = 1000
@@ -198,17 +201,20 @@ def import_usage_file(source: str | Path | BinaryIO, profile_name: str, usage_mo
         total_bytes = handle.tell()
         handle.seek(0)
         sha = file_sha256(handle)
-        earlier = session.scalar(select(ImportBatch).where(ImportBatch.sha256 == sha,
-                                                           ImportBatch.status == BATCH_ACTIVE))
-        if earlier is not None:
-            raise ImportRefused(name, [], f"{name} は取込#{earlier.id}（{earlier.file_name}、"
-                                          f"{earlier.imported_at:%Y/%m/%d %H:%M}、{earlier.imported_by}）で取込済みです。")
+        _refuse_if_imported(session, name, sha)  # the common case, early; the database has the last word
         if total_bytes == 0:
             raise ImportRefused(name, [ImportError_(name, 0, "", "", "ファイルが空です。")])
         return _load(session, handle, name, sha, profile, usage_month, replace, total_bytes, progress)
     finally:
         if isinstance(source, (str, Path)):
             handle.close()
+
+
+def _refuse_if_imported(session, name: str, sha: str) -> None:
+    earlier = session.scalar(select(ImportBatch).where(ImportBatch.sha256 == sha, ImportBatch.status == BATCH_ACTIVE))
+    if earlier is not None:
+        raise ImportRefused(name, [], f"{name} は取込#{earlier.id}（{earlier.file_name}、"
+                                      f"{earlier.imported_at:%Y/%m/%d %H:%M}、{earlier.imported_by}）で取込済みです。")
 
 
 def _check_month(value) -> str:
@@ -257,7 +263,20 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     batch = ImportBatch(file_name=name, sha256=sha, profile=profile, usage_month=usage_month or "0000-00",
                         imported_by=username, status=BATCH_ACTIVE)
     session.add(batch)
-    session.flush()
+    try:
+        # The same file imported at the same moment elsewhere: the partial unique index on the hash of
+        # live batches refuses the second insert (on PostgreSQL it waits for the first to commit).
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        _refuse_if_imported(session, name, sha)
+        raise
+    except OperationalError as error:
+        if "locked" not in str(error.orig):
+            raise
+        session.rollback()
+        raise ImportRefused(name, [], f"{name}: ほかの取込・請求処理がデータベースに書き込み中のため、取り込めませんでした。"
+                                      "しばらくしてからもう一度取り込んでください（何も登録していません）。") from None
     batch_id = batch.id
     month = usage_month
     months_seen: dict[str, int] = {}
@@ -266,6 +285,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     bad_lines = lines.bad if lines is not None else []  # the same list, filled as lines are decoded
     chunk: list[tuple] = []
     count = total = flagged = unregistered = after_loss = 0
+    first_exit, last_exit = "9999", ""
     failed = True
     try:
         try:
@@ -302,6 +322,10 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
                         after_loss += 1
                 ym = exit_at[:7]
                 months_seen[ym] = months_seen.get(ym, 0) + 1
+                if exit_at < first_exit:
+                    first_exit = exit_at
+                if exit_at > last_exit:
+                    last_exit = exit_at
                 chunk.append((batch_id, line_no, month or ym, card, card_id, member_id, entry_at, exit_at, entry_ic,
                               exit_ic, road, vclass, before, discount, discounts, billed, plate, remarks, flags, raw,
                               rebate, deferred, expressway, general, public, peak,
@@ -354,11 +378,13 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     if far:
         # 期ずれ: dated more than one month away from the file's month. Kept in the batch's month
         # (where staff see it), flagged and not billed until staff accept it; never moved silently.
+        # Compared by date: SQLite holds the bulk-loaded date-times as text without microseconds, which
+        # a bound datetime would not compare with exactly (a 00:00 row on the boundary).
         file_month = Month.parse(month)
-        lo = dt.datetime.combine(file_month.plus(-1).first_day, dt.time())
-        hi = dt.datetime.combine(file_month.plus(2).first_day, dt.time())
+        exit_day = func.date(UsageRecord.exit_at, type_=Date)
         session.execute(update(UsageRecord).where(
-            UsageRecord.batch_id == batch_id, (UsageRecord.exit_at < lo) | (UsageRecord.exit_at >= hi))
+            UsageRecord.batch_id == batch_id,
+            (exit_day < file_month.plus(-1).first_day) | (exit_day >= file_month.plus(2).first_day))
             .values(flags=UsageRecord.flags.op("|")(FLAG_OFF_MONTH)).execution_options(synchronize_session=False))
         off_month = sum(months_seen[ym] for ym in far)
         flagged += sum(months_seen[ym] - flagged_in.get(ym, 0) for ym in far)
@@ -366,11 +392,16 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     if replace:
         replaced = _replace_previous(session, batch_id, profile, month, name)
     batch.usage_month = month
+    batch.first_exit_at = dt.datetime.fromisoformat(first_exit)
+    batch.last_exit_at = dt.datetime.fromisoformat(last_exit)
+    # after the replacement: a corrected file is not a duplicate of the batch it replaces
+    duplicates, newly_flagged = flag_suspected_duplicates(session, batch)
+    flagged += newly_flagged
     batch.row_count, batch.total_billed, batch.flagged_count = count, total, flagged
     batch.replaces_batch_id = replaced
     session.commit()
     return ImportSummary(batch_id, name, profile.name, month, count, total, flagged, unregistered, after_loss,
-                         replaced, off_month=off_month)
+                         replaced, suspected_duplicates=duplicates, off_month=off_month)
 
 
 
@@ -405,6 +436,7 @@ def _replace_previous(session, new_batch_id, profile, month, name) -> int:
     if previous is None:
         session.rollback()
         raise DomainError(f"差し替える取込がありません（{profile.name}, {month}）。差替えでなく通常の取込をしてください。")
+    clear_duplicates_of(session, previous.id, open_months())
     session.execute(delete(UsageRecord).where(UsageRecord.batch_id == previous.id))
     previous.status = BATCH_REPLACED
     return previous.id
@@ -418,6 +450,7 @@ def delete_batch(batch_id: int) -> ImportBatch:
     if batch is None or batch.status != BATCH_ACTIVE:
         raise DomainError("削除できる取込がありません。")
     ensure_month_open(batch.usage_month)
+    clear_duplicates_of(session, batch.id, open_months())
     session.execute(delete(UsageRecord).where(UsageRecord.batch_id == batch.id))
     batch.status = BATCH_DELETED
     return batch

@@ -31,6 +31,7 @@ from app.models.usage import (BATCH_ACTIVE, BATCH_STATUSES, FLAG_NAMES, FLAG_OFF
                               FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, ImportBatch, UsageRecord)
 from app.services.usage_export import EXCEL_MAX_ROWS, HEADERS, MONEY, flag_text, usage_query
 from app.services.usage_import import delete_batch
+from app.services.usage_duplicates import twins_of
 from app.services.usage_review import confirm_rows
 from app.services.usage_rematch import (active_months, assign_unregistered, closed_months, flag_values,
                                         open_months)
@@ -385,6 +386,21 @@ class _UsageCheckView(_FlaggedUsageView):
         else:
             flash(f"{self.title}の明細 {done:,}件を確認済みにしました。{self.check['done']}", "success")
         return redirect(request.referrer or url_for(f"{self.__class__.__name__}.list"))
+
+
+class DuplicateUsageView(_UsageCheckView):
+    """重複の疑い: rows repeating a trip of another live batch; not billed until confirmed."""
+
+    route_base = "/usage/duplicates"
+    title = "重複の疑い"
+    description = ("カード番号・出口の日時・出口IC・通行料金が、別の取込の明細と同じ走行明細です（同じ走行が2つのファイルで"
+                   "届いたとき）。請求には含めていません。「同じ走行の明細」を確かめ、本当に別の走行なら「別の走行として請求する」を"
+                   "押してください。同じファイルが二重に届いただけなら、その取込を削除してください。")
+    forced_flag = "duplicate"
+    check = {"flag": FLAG_SUSPECTED_DUPLICATE, "button": "別の走行として請求する", "done": "請求に含まれます。"}
+
+    def _page_extras(self, rows) -> dict:
+        return {"twins": twins_of(db.session, rows)}
 
 
 class OffMonthUsageView(_UsageCheckView):

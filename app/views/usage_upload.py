@@ -72,6 +72,22 @@ def _running_job() -> dict | None:
         return next((dict(j) for j in _jobs.values() if j["state"] == RUNNING), None)
 
 
+def _claim(job_id: str, job: dict) -> dict | None:
+    """Register a new running job unless one runs already; returns the running one (not registered then)."""
+    with _lock:
+        running = next((dict(j) for j in _jobs.values() if j["state"] == RUNNING), None)
+        if running is not None:
+            return running
+        _jobs[job_id] = {"id": job_id, **job, "state": RUNNING, "bytes_done": 0, "bytes_total": 0, "rows": 0,
+                         "started": time.time(), "finished": None, "summary": None, "errors": [], "message": ""}
+        return None
+
+
+def _forget(job_id: str):
+    with _lock:
+        _jobs.pop(job_id, None)
+
+
 def _prune():
     with _lock:
         now = time.time()
@@ -173,11 +189,17 @@ class UsageUploadView(BaseView):
             except DomainError as error:
                 return self._refuse(error.message)
         replace = request.form.get("replace") in ("1", "on", "true", "y")
-        running = _running_job()
+        file_name = display_name(upload.filename)  # shown and recorded; the saved copy has a random name
+        _prune()
+        job_id = uuid.uuid4().hex
+        # The job is registered (atomically with the check that none runs) BEFORE the upload is
+        # copied: copying a large file takes a while, and a second upload arriving meanwhile must
+        # see this one. Checking first and registering after the copy let both through.
+        running = _claim(job_id, {"user": current_user.username, "file_name": file_name, "profile": profile,
+                                  "month": month, "replace": replace})
         if running is not None:
             return self._refuse(f"{running['user']} さんの取込（{running['file_name']}）が実行中です。"
                                 "終わってからもう一度取り込んでください。", 409)
-        file_name = display_name(upload.filename)  # shown and recorded; the saved copy has a random name
         handle, path = tempfile.mkstemp(prefix="tollbook-upload-", suffix=".dat")
         try:
             with os.fdopen(handle, "wb") as out:
@@ -185,14 +207,13 @@ class UsageUploadView(BaseView):
         except OSError:
             os.unlink(path)
             log.exception("saving the upload failed")
+            _forget(job_id)
             return self._refuse("ファイルを保存できませんでした（ディスクの空き容量を確認してください）。", 500)
-        _prune()
-        job_id = uuid.uuid4().hex
-        with _lock:
-            _jobs[job_id] = {"id": job_id, "user": current_user.username, "file_name": file_name, "profile": profile,
-                             "month": month, "replace": replace, "state": RUNNING, "bytes_done": 0,
-                             "bytes_total": os.path.getsize(path), "rows": 0, "started": time.time(),
-                             "finished": None, "summary": None, "errors": [], "message": ""}
+        except BaseException:  # the browser went away mid-upload …: the claim must not block the next one
+            os.unlink(path)
+            _forget(job_id)
+            raise
+        _update(job_id, bytes_total=os.path.getsize(path))
         thread = threading.Thread(
             target=_run, name=f"usage-import-{job_id[:8]}", daemon=True,
             args=(current_app._get_current_object(), job_id, path, current_user.username, current_user.id, profile,
