@@ -1,7 +1,7 @@
 """import batch: first / last exit date-time (which batches a new one can share trips with)
 
 Revision ID: d5a8f2c7e913
-Revises: c3d9e4f1a7b2
+Revises: d5b2c7e9f013
 Create Date: 2026-11-29 18:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'd5a8f2c7e913'
-down_revision = 'c3d9e4f1a7b2'
+down_revision = 'd5b2c7e9f013'
 branch_labels = None
 depends_on = None
 
