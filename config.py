@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
 
-from app.security.roles import ROLES, ROLE_ADMIN
+from app.security.roles import ROLES, ROLE_ADMIN, ROLE_MANAGER
 from app.security.secret_key import is_production, resolve_key
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -96,5 +96,7 @@ AUTH_LOCKOUT_THRESHOLD = int(os.environ.get("AUTH_LOCKOUT_THRESHOLD", "10"))
 AUTH_LOCKOUT_MINUTES = int(os.environ.get("AUTH_LOCKOUT_MINUTES", "30"))
 TOLLBOOK_TRUSTED_PROXIES = int(os.environ.get("TOLLBOOK_TRUSTED_PROXIES", "0"))
 # Passwords: FAB's complexity hook with Tollbook's rules (app/domain/password_policy.py).
+# Two-factor authentication (TOTP): required for these roles, offered to every staff role (事務 optional).
+TWO_FACTOR_REQUIRED_ROLES = (ROLE_ADMIN, ROLE_MANAGER)
 # FAB_PASSWORD_COMPLEXITY_VALIDATOR is set by app/security/setup.py (config does not import views).
 FAB_PASSWORD_COMPLEXITY_ENABLED = True

@@ -70,6 +70,10 @@ def unlock_command(username):
         sys.exit(1)
     with acting_as("flask etc unlock"):
         was_locked = unlock(user)
+        if was_locked:
+            from app.services.security_audit import record
+
+            record("unlock", user.username, user.id, "flask etc unlock でロックを解除しました", actor="current")
     click.echo(f"{username} のロックを解除しました。" if was_locked else f"{username} はロックされていません（失敗回数を0に戻しました）。")
 
 

@@ -55,7 +55,10 @@ def app(tmp_path_factory, request):
                               "SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"],
                               # A cheap hash: scrypt (the default) costs ~2 s per test's user setup.
                               "FAB_PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
-                              "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": _cheap_hash("no-such-user")})
+                              "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": _cheap_hash("no-such-user"),
+                              # Tests log in as admin and manager with the password alone; the
+                              # two-factor tests switch the requirement back on (test_security_two_factor.py).
+                              "TWO_FACTOR_REQUIRED_ROLES": ()})
     with application.app_context(), acting_as("test-setup"):
         initialize(ADMIN_PASSWORD)
         _create_test_users()

@@ -30,7 +30,7 @@ class AuditLog(Model):
             old = readable_value(self.table_name, key, before.get(key))
             new = readable_value(self.table_name, key, after.get(key))
             label = FIELD_LABELS.get(key, key)
-            if self.action == "create":
+            if self.action not in ("update", "delete"):  # create, and the login events (app/services/security_audit.py)
                 if new:
                     parts.append(f"{label}: {new}")
             elif self.action == "delete":
@@ -89,6 +89,7 @@ def _value_names() -> dict:
 
 # Column names as people read them in the audit log.
 FIELD_LABELS = {
+    "detail": "内容", "ip": "接続元",
     "code": "コード", "name": "名称", "kana": "カナ", "postal_code": "郵便番号", "address": "住所", "phone": "電話番号",
     "email": "メールアドレス", "contact_person": "担当者", "agency_id": "代理店", "payment_method": "支払方法",
     "status": "状態", "withdrawn_on": "脱退日", "bank_code": "銀行コード", "bank_name": "銀行名",

@@ -12,6 +12,8 @@ What it changes from FAB 5.3's own (docs/security.md):
 - sessions (app/security/sessions.py) get a new id at login, end at logout, and a password change
   ends the user's other sessions, an administrator's reset all of them (§6).
 """
+import time
+
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
@@ -30,11 +32,12 @@ from werkzeug.security import check_password_hash
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
-from app.services import accounts
+from app.services import accounts, security_audit, two_factor
 
 from .passwords import RULES, ChangeMyPasswordForm, SetPasswordForm
 from .roles import ROLE_MEMBER
 from .sessions import IDLE_KEY
+from .two_factor_views import PENDING, SESSION_MUST_ENROL, TwoFactorView, limit_attempts
 
 # One message for every failure (wrong password, unknown login, locked account): it never tells
 # whether the login exists.
@@ -52,6 +55,29 @@ class NoJsonLoginSecurityApi(SecurityApi):
     refresh = None
 
 
+def complete_login(user, next_url: str, how: str):
+    """The user is who they say: log in, then the password change or the two-factor enrolment that
+    must come first."""
+    from app.extensions import appbuilder
+
+    sm = appbuilder.sm
+    # A new session id at login: an id planted before the login (session fixation) is worthless.
+    current_app.session_interface.regenerate(session)
+    login_user(user, remember=False)
+    member = {role.name for role in user.roles} == {ROLE_MEMBER}
+    session[IDLE_KEY] = current_app.config["SESSION_IDLE_MINUTES_MEMBER" if member else "SESSION_IDLE_MINUTES"]
+    security_audit.record("login", user.username, user.id, f"{how}でログインしました")
+    if two_factor.is_required(user) and not two_factor.is_enabled(user.id):
+        session[SESSION_MUST_ENROL] = True
+    if accounts.must_change_password(user.id):
+        session[SESSION_MUST_CHANGE] = True
+        flash(MUST_CHANGE, "warning")
+        return redirect(url_for(f"{sm.resetmypasswordview.__name__}.this_form_get"))
+    if session.get(SESSION_MUST_ENROL):  # the setup page itself says why
+        return redirect(url_for("TwoFactorView.setup"))
+    return redirect(next_url or appbuilder.get_url_for_index)
+
+
 class TollbookAuthDBView(AuthDBView):
     invalid_login_message = LOGIN_FAILED
 
@@ -67,16 +93,11 @@ class TollbookAuthDBView(AuthDBView):
             if not user:
                 flash(LOGIN_FAILED, "warning")
                 return redirect(self.appbuilder.get_url_for_login_with(next_url))
-            # A new session id at login: an id planted before the login (session fixation) is worthless.
-            current_app.session_interface.regenerate(session)
-            login_user(user, remember=False)
-            member = {role.name for role in user.roles} == {ROLE_MEMBER}
-            session[IDLE_KEY] = current_app.config["SESSION_IDLE_MINUTES_MEMBER" if member else "SESSION_IDLE_MINUTES"]
-            if accounts.must_change_password(user.id):
-                session[SESSION_MUST_CHANGE] = True
-                flash(MUST_CHANGE, "warning")
-                return redirect(url_for(f"{self.appbuilder.sm.resetmypasswordview.__name__}.this_form_get"))
-            return redirect(next_url)
+            if two_factor.is_enabled(user.id):
+                # The password was right; the login waits for the authenticator's code.
+                session[PENDING] = {"user_id": user.id, "next": next_url, "at": time.time()}
+                return redirect(url_for("TwoFactorView.code"))
+            return complete_login(user, next_url, how="パスワード")
         return self.render_template(self.login_template, title=self.title, form=form, appbuilder=self.appbuilder)
 
     @expose("/logout/", methods=["POST"])
@@ -87,6 +108,7 @@ class TollbookAuthDBView(AuthDBView):
         session.clear()  # an empty session: its row is deleted and the cookie removed
         if user is not None:
             self.appbuilder.sm.on_user_logout(user)
+            security_audit.record("logout", user.username, user.id, "ログアウトしました")
         return redirect(current_app.config.get("LOGOUT_REDIRECT_URL", self.appbuilder.get_url_for_login))
 
 
@@ -105,6 +127,7 @@ class TollbookResetMyPasswordView(ResetMyPasswordView):
         # Every other session of this user ends (a copied cookie dies); this one gets a new id.
         current_app.session_interface.end_user_sessions(g.user.id, keep_sid=session.sid)
         current_app.session_interface.regenerate(session)
+        security_audit.record("password", g.user.username, g.user.id, "本人がパスワードを変更しました")
         flash(self.message, "info")
 
 
@@ -121,6 +144,9 @@ class TollbookResetPasswordView(ResetPasswordView):
         self.appbuilder.sm.reset_password(user_id, form.password.data)
         accounts.password_set_by_admin(user_id)
         current_app.session_interface.end_user_sessions(user_id)
+        target = self.appbuilder.sm.get_user_by_id(user_id)
+        security_audit.record("password", target.username, user_id, "管理者がパスワードを再設定しました（次のログインで変更が必要）",
+                              actor="current")
         flash(self.message, "info")
 
 
@@ -145,9 +171,24 @@ class TollbookUserDBModelView(UserDBModelView):
     def unlock(self, items):
         for item in items if isinstance(items, list) else [items]:
             if accounts.unlock(item):
+                security_audit.record("unlock", item.username, item.id, "管理者がロックを解除しました", actor="current")
                 flash(f"{item.username} のログインロックを解除しました。", "info")
             else:
                 flash(f"{item.username} はロックされていません（失敗回数を0に戻しました）。", "info")
+        return redirect(self.get_redirect())
+
+    @action("reset_2fa", "2段階認証をリセット",
+            "選んだユーザーの2段階認証を解除します（端末をなくしたとき）。次のログインで設定し直します。よろしいですか？",
+            "fa-mobile")
+    def reset_2fa(self, items):
+        for item in items if isinstance(items, list) else [items]:
+            if two_factor.disable(item.id):
+                current_app.session_interface.end_user_sessions(item.id)
+                security_audit.record("2fa_off", item.username, item.id, "管理者が2段階認証をリセットしました",
+                                      actor="current")
+                flash(f"{item.username} の2段階認証をリセットしました。次のログインで設定し直します。", "info")
+            else:
+                flash(f"{item.username} は2段階認証を使っていません。", "info")
         return redirect(self.get_redirect())
 
 
@@ -160,11 +201,12 @@ class TollbookSecurityManager(SecurityManager):
 
     def register_views(self):
         super().register_views()
-        # Guessing the current password on the change form counts like guessing at the login.
-        if self.is_auth_limited:
-            for view in self.appbuilder.baseviews:
-                if isinstance(view, TollbookResetMyPasswordView):
-                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+        two_factor_view = self.appbuilder.add_view_no_menu(TwoFactorView())
+        # Guessing the current password on the change form, or the code, counts like guessing at the login.
+        limit_attempts(self.appbuilder, two_factor_view)
+        for view in self.appbuilder.baseviews:
+            if isinstance(view, TollbookResetMyPasswordView):
+                limit_attempts(self.appbuilder, view)
 
     def auth_user_db(self, username, password):
         user = self.find_user(username=username) if username else None
@@ -173,11 +215,27 @@ class TollbookSecurityManager(SecurityManager):
         if user is not None and accounts.is_locked(user):
             # Same work and same answer as a wrong password, so a lock does not reveal the login.
             check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
+            security_audit.record("login_fail", user.username, user.id, "ロック中のためログインを断りました")
             return None
-        return super().auth_user_db(username, password)
+        found = super().auth_user_db(username, password)
+        if found is None and user is None and username:
+            security_audit.record("login_fail", username, None, "存在しないユーザー名、または無効なユーザーです")
+        return found
+
+    def update_user_auth_stat(self, user, success=True, second_factor=False):
+        # With two-factor on, the password alone is not a login: the failures are not reset and the
+        # login is not counted until the code is right.
+        if success and not second_factor and two_factor.is_enabled(user.id):
+            return
+        super().update_user_auth_stat(user, success)
 
     def on_user_login_failed(self, user) -> None:
-        accounts.lock_if_too_many_failures(user)
+        what = g.get("tollbook_failed_step", "パスワードが違います")
+        security_audit.record("login_fail", user.username, user.id, f"{what}（{user.fail_login_count}回続けて失敗）")
+        if accounts.lock_if_too_many_failures(user):
+            security_audit.record("lock", user.username, user.id,
+                                  f"{user.fail_login_count}回続けて失敗したため、"
+                                  f"{current_app.config['AUTH_LOCKOUT_MINUTES']}分間ロックしました")
 
     def add_user(self, *args, **kwargs):
         user = super().add_user(*args, **kwargs)

@@ -39,18 +39,30 @@ def install_request_guards(app: Flask) -> None:
     from app.extensions import appbuilder
 
     from .manager import MUST_CHANGE, SESSION_MUST_CHANGE
+    from .two_factor_views import SESSION_MUST_ENROL, two_factor_menu_visible
+
+    app.jinja_env.globals["two_factor_menu_visible"] = two_factor_menu_visible
 
     sm = appbuilder.sm
     change_view = sm.resetmypasswordview.__name__
-    allowed = {f"{change_view}.this_form_get", f"{change_view}.this_form_post",
-               f"{sm.auth_view.endpoint}.logout", "static", "appbuilder.static"}
+    always = {f"{sm.auth_view.endpoint}.logout", "static", "appbuilder.static"}
+    change_allowed = always | {f"{change_view}.this_form_get", f"{change_view}.this_form_post"}
+    enrol_allowed = always | {"TwoFactorView.setup"}
 
     @app.before_request
-    def password_change_first():
-        """A password set by an administrator: nothing but the change form until it is changed."""
-        if session.get(SESSION_MUST_CHANGE) and current_user.is_authenticated and request.endpoint not in allowed:
-            flash(MUST_CHANGE, "warning")
-            return redirect(url_for(f"{change_view}.this_form_get"))
+    def password_change_and_enrolment_first():
+        """A password set by an administrator, then (管理者, 責任者) the authenticator: nothing else
+        until they are done."""
+        if not session.get(SESSION_MUST_CHANGE) and not session.get(SESSION_MUST_ENROL):
+            return None
+        if not current_user.is_authenticated:
+            return None
+        if session.get(SESSION_MUST_CHANGE):
+            if request.endpoint not in change_allowed:
+                flash(MUST_CHANGE, "warning")
+                return redirect(url_for(f"{change_view}.this_form_get"))
+        elif request.endpoint not in enrol_allowed:  # the setup page itself says why
+            return redirect(url_for("TwoFactorView.setup"))
         return None
 
     @app.errorhandler(429)
