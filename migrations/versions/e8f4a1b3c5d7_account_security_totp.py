@@ -1,7 +1,7 @@
 """account_security: two-factor authentication (TOTP secret, last step, hashed recovery codes)
 
 Revision ID: e8f4a1b3c5d7
-Revises: d5b2c7e9f013
+Revises: d5a8f2c7e913
 Create Date: 2026-11-29 18:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e8f4a1b3c5d7'
-down_revision = 'd5b2c7e9f013'
+down_revision = 'd5a8f2c7e913'
 branch_labels = None
 depends_on = None
 
