@@ -118,17 +118,21 @@ def classify(group: UsageGroup, non_taxable_rules=()) -> RowResult:
             break
     general, public = group.amount_general_toll or 0, group.amount_public_corp or 0
     expressway = group.amount_billed - general - public
-    # The 不課税 part comes out of the row's ordinary category first.
-    left = non_taxable
-    parts = []
-    for amount in (expressway, general, public):
-        taken = min(max(amount, 0), left)
-        parts.append(amount - taken)
-        left -= taken
-    if excluded_reason(group):
-        bases = [0, 0, 0]
+    if non_taxable:  # the 不課税 part comes out of the row's ordinary category first
+        left = non_taxable
+        parts = []
+        for amount in (expressway, general, public):
+            taken = min(max(amount, 0), left)
+            parts.append(amount - taken)
+            left -= taken
     else:
+        parts = [expressway, general, public]
+    if group.remarks and excluded_reason(group):
+        bases = [0, 0, 0]
+    elif group.peak_time:
         bases = [amount - peak_part(amount, group) for amount in parts]
+    else:
+        bases = parts
     return RowResult(group.amount_billed - non_taxable, non_taxable, rule_id, *bases)
 
 

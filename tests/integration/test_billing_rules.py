@@ -349,3 +349,28 @@ def test_the_tariff_form_lists_each_types_items_from_its_class(staff_client):
     page = staff_client.get("/tariff/add").get_data(as_text=True)
     assert "不課税の利用（関空橋税など） match・amount_per_row（任意）" in page
     assert "契約単位割引（道路事業者） threshold_total・threshold_average・rate・road_operator（任意）・road_category（任意）" in page
+
+
+def test_reissuing_a_credit_that_was_carried_does_not_carry_it_twice(db, runner, tmp_path):
+    from app.services.billing.corrections import reissue_invoice
+
+    load_tariff(tmp_path, FEES)
+    member = make_member(db, "M001", "株式会社山田運輸")
+    make_card(db, member, "4980003333444455", kind="credit", valid_from=dt.date(2026, 4, 1))
+    _bill(runner, "2026-09")
+    _close(runner, "2026-09")
+    with acting_as(ACTOR):
+        add_adjustment(invoice_of(db, member, "2026-09").id, -50_000, "返金", ACTOR)
+    for month in ("2026-10", "2026-11"):
+        _bill(runner, month)
+        _close(runner, month)
+    october = invoice_of(db, member, "2026-10")
+    with acting_as(ACTOR):
+        corrected = reissue_invoice(october.id, "宛名の誤り", ACTOR)
+    db.session.expire_all()
+    corrected = db.session.get(Invoice, corrected.id)
+    assert corrected.total == -49_000 and corrected.debit_date is None
+    _bill(runner, "2026-12")
+    december = invoice_of(db, member, "2026-12")
+    carried = [l for l in _lines(db, december) if l[2] == "繰越"]
+    assert carried == [("前月繰越（貸方）（請求書 00000003）", -48_000, "繰越")]  # November's only

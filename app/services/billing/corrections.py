@@ -84,6 +84,11 @@ def reissue_invoice(invoice_id: int, reason: str, created_by: str) -> Invoice:
     # the credits the original carried are carried by the corrected invoice now
     session.execute(update(_invoice).where(_invoice.c.credit_carried_to_invoice_id == original.id)
                     .values(credit_carried_to_invoice_id=new_id))
+    if original.credit_carried_to_invoice_id is not None and result.is_credit:
+        # The original credit was carried already: the corrected one is not carried a second time (a
+        # difference between the two is for staff to bill as a correction).
+        session.execute(update(_invoice).where(_invoice.c.id == new_id)
+                        .values(credit_carried_to_invoice_id=original.credit_carried_to_invoice_id))
     original.status = CANCELLED
     original.cancelled_by_invoice_id = new_id
     return session.get(Invoice, new_id)
