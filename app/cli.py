@@ -176,6 +176,7 @@ def import_inbox_command():
 def import_ics_command(path):
     from app.domain.errors import DomainError
     from app.services.ic_master import import_ic_master
+    from app.services.road_operators import resolve_road_operators
 
     with acting_as("flask etc import-ics"):
         try:
@@ -183,6 +184,9 @@ def import_ics_command(path):
         except DomainError as error:
             click.echo(error.message, err=True)
             sys.exit(1)
+        # the master changed: rows of open months without an operator (or taken from the master) follow it
+        resolved = resolve_road_operators()
+    click.echo(f"締め前の月の走行明細 {resolved:,}件の道路事業者を、ICマスタから決めました。")
 
 
 @etc.group("export", help="一覧をExcelに書き出します。")

@@ -26,10 +26,10 @@ MASTER_MENUS = (
 # 走行明細 (app/views/usage*.py): staff import, fix unregistered cards, edit profiles; managers read.
 USAGE_VIEWS = (
     "ImportBatchView|UsageUploadView|UsageRecordView|UsageAlertView|UnregisteredCardView|ImportProfileView"
-    "|IcMasterView|OffMonthUsageView|DuplicateUsageView"
+    "|IcMasterView|OffMonthUsageView|DuplicateUsageView|UnknownOperatorView"
 )
 USAGE_READ_MENUS = ("Usage|ImportBatches|UsageRecords|UnregisteredCards|UsageAlerts|ImportProfiles|IcMaster"
-                    "|OffMonthUsage|DuplicateUsage")
+                    "|OffMonthUsage|DuplicateUsage|UnknownOperators")
 USAGE_MENUS = f"{USAGE_READ_MENUS}|UsageUpload"
 MASTER_READ_MENUS = MASTER_MENUS.replace("|MasterImport", "")  # managers read; they do not import
 # 請求 (app/views/billing*.py): staff edit the tariff, run drafts, register corrections; the manager

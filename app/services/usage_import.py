@@ -25,12 +25,13 @@ from app.domain.usage_format import (FIELDS, REQUIRED, Layout, RowError, fits_ma
 from app.extensions import db
 from app.models import Card, CardEvent, Vehicle
 from app.models.usage import (BATCH_ACTIVE, BATCH_DELETED, BATCH_REPLACED, FLAG_OFF_MONTH,
-                              FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, OPERATOR_FROM_FILE, ImportBatch,
+                              FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, OPERATOR_FROM_FILE, OPERATOR_FROM_IC, ImportBatch,
                               ImportProfile, UsageRecord)
 
 from .actor import current_actor
 from .bulk import BulkInserter
 from .months import ensure_month_open
+from .road_operators import IcOperators
 from .unit_of_work import transactional
 from .usage_duplicates import clear_duplicates_of, flag_suspected_duplicates
 from .usage_rematch import open_months
@@ -259,6 +260,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     parse = make_row_parser(layout)
     skip = profile.header_rows if profile.file_type == "csv" else 0
     cards = _CardIndex(session)
+    ic_operators = IcOperators(session)  # a row without a road operator takes its IC's (exit, else entry)
 
     batch = ImportBatch(file_name=name, sha256=sha, profile=profile, usage_month=usage_month or "0000-00",
                         imported_by=username, status=BATCH_ACTIVE)
@@ -326,10 +328,14 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
                     first_exit = exit_at
                 if exit_at > last_exit:
                     last_exit = exit_at
+                if road:
+                    source = OPERATOR_FROM_FILE
+                else:
+                    road = ic_operators.for_row(exit_ic, entry_ic)
+                    source = OPERATOR_FROM_IC if road else None
                 chunk.append((batch_id, line_no, month or ym, card, card_id, member_id, entry_at, exit_at, entry_ic,
                               exit_ic, road, vclass, before, discount, discounts, billed, plate, remarks, flags, raw,
-                              rebate, deferred, expressway, general, public, peak,
-                              OPERATOR_FROM_FILE if road else None))
+                              rebate, deferred, expressway, general, public, peak, source))
                 count += 1
                 total += billed
                 if flags:

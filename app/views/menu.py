@@ -10,8 +10,8 @@ from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
 from .portal import PortalView, is_member_login
-from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnregisteredCardView, UsageAlertView,
-                    UsageRecordView)
+from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnknownOperatorView, UnregisteredCardView,
+                    UsageAlertView, UsageRecordView)
 from .usage_masters import IcMasterView, ImportProfileView
 from .usage_upload import UsageUploadView
 from .vehicles import VehicleView
@@ -40,6 +40,7 @@ def register_views(appbuilder):
     appbuilder.add_view(UsageAlertView, "UsageAlerts", label="紛失後利用", icon="fa-exclamation-triangle", **usage)
     appbuilder.add_view(DuplicateUsageView, "DuplicateUsage", label="重複の疑い", icon="fa-clone", **usage)
     appbuilder.add_view(OffMonthUsageView, "OffMonthUsage", label="期ずれ", icon="fa-calendar-times-o", **usage)
+    appbuilder.add_view(UnknownOperatorView, "UnknownOperators", label="道路事業者不明", icon="fa-question", **usage)
     appbuilder.add_view(ImportProfileView, "ImportProfiles", label="取込形式", icon="fa-sliders", **usage)
     appbuilder.add_view(IcMasterView, "IcMaster", label="ICマスタ", icon="fa-map-signs", **usage)
     billing = dict(category=BILLING, category_label="請求", category_icon="fa-jpy")

@@ -28,9 +28,10 @@ from app.extensions import db
 from app.labels import member_term
 from app.models import Card, CardEvent, Member, Vehicle
 from app.models.usage import (BATCH_ACTIVE, BATCH_STATUSES, FLAG_NAMES, FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE,
-                              FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, ImportBatch, UsageRecord)
+                              FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, IcMaster, ImportBatch, UsageRecord)
 from app.services.usage_export import EXCEL_MAX_ROWS, HEADERS, MONEY, flag_text, usage_query
 from app.services.usage_import import delete_batch
+from app.services.road_operators import set_ic_operator, unknown_operator_ics
 from app.services.usage_duplicates import twins_of
 from app.services.usage_review import confirm_rows
 from app.services.usage_rematch import (active_months, assign_unregistered, closed_months, flag_values,
@@ -413,6 +414,42 @@ class OffMonthUsageView(_UsageCheckView):
                    "別の月の明細なら、取込を削除して正しい利用月で取り込み直してください。")
     forced_flag = "off_month"
     check = {"flag": FLAG_OFF_MONTH, "button": "この月で請求する", "done": "取込の利用月で請求されます。"}
+
+
+# ---- 道路事業者不明 -------------------------------------------------------------------------------
+
+class UnknownOperatorView(BaseView):
+    """道路事業者不明: rows of open months without a road operator, grouped by IC name; staff name the
+    operator (and 地域区分) once per IC: saved to the IC master, rows resolved (services/road_operators.py)."""
+
+    route_base = "/usage/unknown-operators"
+    default_view = "list"
+    method_permission_name = {"list": "list", "set_operator": "edit"}
+
+    @expose("/")
+    @has_access
+    def list(self):
+        known = sorted({op for op in db.session.scalars(select(IcMaster.road_operator).distinct()) if op}
+                       | set(KNOWN_OPERATORS))
+        return self.render_template("tollbook/usage_unknown_operators.html", groups=unknown_operator_ics(),
+                                    known=known, yen=yen, month_jp=month_jp, csrf_token=generate_csrf)
+
+    @expose("/set/", methods=["POST"])
+    @has_access
+    def set_operator(self):
+        name = request.form.get("ic_name") or ""
+        operator = (request.form.get("road_operator") or "").strip()
+        try:
+            rows = set_ic_operator(name, operator, request.form.get("region") or "")
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(f"{name} の道路事業者を「{operator}」としてICマスタに登録し、走行明細 {rows:,}件に入れました。", "success")
+        return redirect(url_for("UnknownOperatorView.list"))
+
+
+# The operators of the shipped IC master (app/data/ic_master.csv) and tariff: offered on the form.
+KNOWN_OPERATORS = ("NEXCO東日本", "NEXCO中日本", "NEXCO西日本", "首都高速道路", "阪神高速道路", "本州四国連絡高速道路")
 
 
 # ---- 未登録カード -----------------------------------------------------------------------------------

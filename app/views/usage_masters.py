@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models.usage import IcMaster, ImportBatch, ImportProfile
 from app.services.ic_master import HEADERS as IC_HEADERS
 from app.services.ic_master import import_ic_master
+from app.services.road_operators import resolve_road_operators
 from app.services.profiles import PROFILE_FIELDS, copy_profiles
 from app.services.uploads import display_name
 
@@ -229,6 +230,17 @@ class ImportProfileView(TollbookModelView):
         return redirect(url_for("ImportProfileView.list"))
 
 
+def _resolved_text(rows: int) -> str:
+    return f"締め前の月の走行明細 {rows:,}件の道路事業者を、ICマスタから決めました。"
+
+
+def _resolve_after_master_change():
+    """The master changed: open months' rows without an operator (or taken from the master) follow it."""
+    rows = resolve_road_operators()
+    if rows:
+        flash(_resolved_text(rows), "info")
+
+
 class IcMasterView(TollbookModelView):
     """ICマスタ: IC name → road, operator, region (地方部 / 大都市近郊); CSV upload."""
 
@@ -264,6 +276,14 @@ class IcMasterView(TollbookModelView):
     def pre_update(self, item):
         self.pre_add(item)
 
+    def post_add(self, item):
+        super().post_add(item)
+        _resolve_after_master_change()
+
+    def post_update(self, item):
+        super().post_update(item)
+        _resolve_after_master_change()
+
     @expose("/upload/", methods=["GET", "POST"])
     @has_access
     def upload(self):
@@ -277,5 +297,7 @@ class IcMasterView(TollbookModelView):
                     summary = import_ic_master(upload.stream, display_name(upload.filename))
                 except DomainError as error:
                     errors = error.message
+                else:
+                    summary += "　" + _resolved_text(resolve_road_operators())
         return self.render_template("tollbook/usage_ic_upload.html", errors=errors, summary=summary,
                                     headers=IC_HEADERS, csrf_token=generate_csrf), status

@@ -179,9 +179,10 @@ def test_import_inbox(db, cards, runner, app, tmp_path, monkeypatch):
 def test_import_ics(db, runner):
     result = invoke(runner, "import-ics", fixture("ic-master.csv"))
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "ic-master.csv: IC 3件を登録、0件を更新しました。"
+    assert result.stdout.strip().splitlines() == ["ic-master.csv: IC 3件を登録、0件を更新しました。",
+                                                  "締め前の月の走行明細 0件の道路事業者を、ICマスタから決めました。"]
     again = invoke(runner, "import-ics", fixture("ic-master-updated.csv"))
-    assert again.stdout.strip() == "ic-master-updated.csv: IC 1件を登録、1件を更新しました。"
+    assert again.stdout.strip().splitlines()[0] == "ic-master-updated.csv: IC 1件を登録、1件を更新しました。"
     bad = invoke(runner, "import-ics", fixture("ic-master-bad-region.csv"))
     assert bad.exit_code == 1
     assert "IC マスタを取り込めませんでした（何も登録していません）" in bad.stderr
