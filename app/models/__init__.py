@@ -4,7 +4,7 @@ from flask_appbuilder import Model  # noqa: F401
 from .account import AccountSecurity  # noqa: F401
 from .agency import Agency  # noqa: F401
 from .audit import AuditLog  # noqa: F401
-from .billing import (BillingRun, Invoice, InvoiceAdjustment, InvoiceLine, InvoiceNumberCounter,  # noqa: F401
+from .billing import (BillingRun, Invoice, InvoiceAdjustment, InvoiceLine, InvoiceNumberCounter, MonthLock,  # noqa: F401
                       InvoiceTaxSubtotal, OperatorDiscountReport)
 from .card import Card, CardEvent  # noqa: F401
 from .http_session import HttpSession  # noqa: F401

@@ -205,3 +205,12 @@ class OperatorDiscountReport(Model):
     amount = Column(BigInteger, nullable=False)
     source = Column(String(255), nullable=False)
     imported_at = Column(DateTime, nullable=False, default=now_jst)
+
+
+class MonthLock(Model):
+    """One row per usage month, locked (SELECT … FOR UPDATE) by every transaction that changes what
+    the month bills: imports, card events, card assignments, the draft, the close and re-issues
+    (app/services/month_lock.py). On SQLite the same transactions begin with BEGIN IMMEDIATE instead."""
+
+    __tablename__ = "month_lock"
+    month = Column(String(7), primary_key=True)  # YYYY-MM

@@ -8,10 +8,12 @@ from sqlalchemy.orm import Session
 from app.domain.card_lifecycle import (ACTIVE, ADD, ISSUE, corporate_valid_until, plan_card_event)
 from app.domain.card_number import CORPORATE, normalize_card_number
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.models import Card, CardEvent
 from app.models.mixins import now_jst
 
 from .actor import current_actor
+from .month_lock import lock_month
 from .months import is_month_closed
 
 
@@ -61,9 +63,11 @@ def prepare_new_card(session: Session, card: Card, occurred_on: dt.date | None =
         has_cards = member_id is not None and session.scalar(
             select(Card.id).where(Card.member_id == member_id).limit(1)) is not None
     username, _ = current_actor()
+    occurred_on = occurred_on or card.valid_from or now_jst().date()
+    lock_month(Month.containing(occurred_on))  # its fee is billed by a draft/close of that month or later
     with session.no_autoflush:
         event = CardEvent(card=card, member=card.member, member_id=member_id, kind=ADD if has_cards else ISSUE,
-                          occurred_on=occurred_on or card.valid_from or now_jst().date(),
+                          occurred_on=occurred_on,
                           new_vehicle=card.vehicle, entered_by=username)
         session.add(card)
         session.add(event)
@@ -76,6 +80,8 @@ def apply_card_event(session: Session, event: CardEvent) -> CardEvent:
     card = event.card
     if card is None:
         raise DomainError("カードを選んでください。", "card")
+    if event.occurred_on:
+        lock_month(Month.containing(event.occurred_on))  # serialised with the close; checked after the lock
     if event.occurred_on and is_month_closed(f"{event.occurred_on:%Y-%m}"):
         # Its fee would belong to a closed month, which never changes (architecture.md).
         raise DomainError(f"異動日 {event.occurred_on:%Y/%m/%d} の月（{event.occurred_on:%Y-%m}）は請求が締め済みです。"

@@ -30,6 +30,7 @@ from app.models.usage import (BATCH_ACTIVE, BATCH_DELETED, BATCH_REPLACED, FLAG_
 
 from .actor import current_actor
 from .bulk import BulkInserter
+from .month_lock import lock_month
 from .months import ensure_month_open
 from .road_operators import IcOperators
 from .unit_of_work import transactional
@@ -371,6 +372,7 @@ def _load(session, handle, name, sha, profile, usage_month, replace, total_bytes
     if progress:
         progress(total_bytes, total_bytes, count)
     try:
+        lock_month(month)  # serialised with the month's close (app/services/month_lock.py), then checked
         ensure_month_open(month)
     except DomainError:
         session.rollback()

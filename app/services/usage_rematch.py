@@ -21,6 +21,9 @@ from app.models.billing import CLOSED, BillingRun
 from app.models.usage import (BATCH_ACTIVE, FLAG_NAMES, FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, ImportBatch,
                               UsageRecord)
 
+from .month_lock import lock_months
+from .unit_of_work import transactional
+
 ALL_FLAGS = sum(FLAG_NAMES)
 
 
@@ -87,19 +90,24 @@ def _link(card_number: str, card: Card, months: list[str], plate=_ANY_PLATE) -> 
     return linked
 
 
+@transactional
 def assign_unregistered(card_number: str, card_id: int) -> int:
     """このカードに割り当て: the unregistered rows of `card_number` (open months) get card `card_id`.
     Returns the number of rows linked; refuses when nothing can change."""
+    _lock_active_months()
     card = db.session.get(Card, card_id)
     if card is None:
         raise DomainError("割り当てるカードを選んでください。", "card")
-    months = open_months()
+    months = open_months()  # after the lock: a month closed meanwhile is not touched
     linked = _link(card_number, card, months)
     if not linked:
-        db.session.rollback()
         raise DomainError(f"カード番号 {card_number} の未登録カードの明細は、締め前の月にありません。")
-    db.session.commit()
     return linked
+
+
+def _lock_active_months() -> None:
+    """Assignments change what open months bill: serialised with their close (app/services/month_lock.py)."""
+    lock_months(active_months())
 
 
 def _card_keys() -> dict[str, int]:
@@ -121,10 +129,12 @@ def unregistered_numbers(months: list[str]) -> list[str]:
         .distinct()))
 
 
+@transactional
 def rematch_unregistered(card_number: str | None = None) -> int:
     """Link every unregistered row (open months) whose number is now in the card master; with
     `card_number`, only the rows of that number (a 16-digit number also matches its 15-digit form).
-    Returns the number of rows linked. Commits."""
+    Returns the number of rows linked (one transaction)."""
+    _lock_active_months()
     months = open_months()
     if not months:
         return 0
@@ -155,5 +165,4 @@ def rematch_unregistered(card_number: str | None = None) -> int:
         if card_id is None:
             continue
         linked += _link(number, db.session.get(Card, card_id), months)
-    db.session.commit()
     return linked

@@ -16,6 +16,7 @@ from app.models.billing import (CLOSED, DRAFT, INVOICE_DRAFT, ISSUED, BillingRun
                                 InvoiceLine)
 from app.models.mixins import now_jst
 
+from ..month_lock import lock_month
 from ..unit_of_work import transactional
 from .draft import lock_run
 from .inputs import gather
@@ -41,6 +42,7 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     """Number, date and issue the month's invoices, mark what they billed, close the month."""
     month = str(Month.of(month))
     session = db.session
+    lock_month(month)  # before the first read: a second close waits here, then finds the month closed
     run = lock_run(month)
     if run is None:
         raise DomainError(f"{month} の請求の下書きがありません。先に請求の下書きを作成してください（画面の「下書きを作成・再計算」または flask etc bill {month}）。")

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models.billing import CANCELLED, CORRECTED, ISSUED, Invoice, InvoiceAdjustment
 from app.models.mixins import now_jst
 
+from ..month_lock import lock_month
 from ..unit_of_work import transactional
 from .draft import write_invoices
 from .inputs import gather
@@ -18,7 +19,12 @@ _invoice = Invoice.__table__
 
 
 def _issued_invoice(invoice_id: int) -> Invoice:
-    invoice = db.session.get(Invoice, invoice_id, with_for_update=True)
+    """The invoice, locked and read afresh after its month's lock: a second correction of the same
+    invoice waits for the first and then finds it cancelled."""
+    month = db.session.scalar(select(Invoice.month).where(Invoice.id == invoice_id))  # never changes
+    if month is not None:
+        lock_month(month)
+    invoice = db.session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
     if invoice is None:
         raise DomainError("請求書が見つかりません。")
     if invoice.status == CANCELLED:

@@ -4,7 +4,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 
 from app.domain.errors import DomainError
 from app.domain.invoice_calculation import calculate_invoice
@@ -15,6 +15,7 @@ from app.models.mixins import now_jst
 
 from ..actor import current_actor
 from ..bulk import bulk_insert
+from ..month_lock import lock_month
 from ..months import ensure_month_open
 from ..unit_of_work import unit_of_work
 from .inputs import Inputs, gather
@@ -92,6 +93,7 @@ def run_billing(month: str) -> BillingSummary:
 def _write_draft(month: str) -> tuple[BillingRun, bool, dict, dict]:
     """The draft's one transaction: lock (or create) the run, gather, compute, replace the rows."""
     session = db.session
+    lock_month(month)  # before the first read: a second `flask etc bill` waits here, then recomputes
     ensure_month_open(month)
     run = lock_run(month)
     created = run is None
@@ -148,9 +150,7 @@ def write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra
         run_totals["tax_total"] += totals["tax_amount"]
     if not rows:
         return run_totals
-    ids = _reserve_invoice_ids(len(rows))
-    columns = ("id", *rows[0])
-    bulk_insert(_invoice, columns, [(invoice_id, *row.values()) for invoice_id, row in zip(ids, rows)])
+    ids = _insert_invoices(run_id, rows)
     lines, subtotals = [], []
     for invoice_id, (_, result) in zip(ids, results):
         position = 0
@@ -172,14 +172,19 @@ LINE_COLUMNS = ("invoice_id", "position", "kind", "description", "card_id", "amo
 SUBTOTAL_COLUMNS = ("invoice_id", "category", "total_including_tax", "tax")
 
 
-def _reserve_invoice_ids(count: int) -> list[int]:
-    """Ids for `count` new invoices, so that lines can be written with them in the same bulk pass:
-    from the table's sequence on PostgreSQL; on SQLite after the highest id (this transaction
-    already holds SQLite's write lock: it deleted the draft rows)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        return list(db.session.scalars(text("SELECT nextval(pg_get_serial_sequence('invoice', 'id')) "
-                                            "FROM generate_series(1, :n)").bindparams(n=count)))
-    start = (db.session.scalar(select(func.max(_invoice.c.id))) or 0) + 1
-    return list(range(start, start + count))
+def _insert_invoices(run_id: int, rows: list[dict]) -> list[int]:
+    """Insert the invoices in bulk; their ids in `rows` order, so that lines can be written with them.
+    PostgreSQL: ids taken from the table's sequence first (never max(id)+1: two writers would take the
+    same). SQLite: the database assigns them; read back by member (a run has one draft invoice per
+    member, and the month lock keeps other writers of the run out until commit)."""
+    session = db.session
+    if session.connection().dialect.name == "postgresql":
+        ids = list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('invoice', 'id')) "
+                                        "FROM generate_series(1, :n)").bindparams(n=len(rows))))
+        bulk_insert(_invoice, ("id", *rows[0]), [(invoice_id, *row.values()) for invoice_id, row in zip(ids, rows)])
+        return ids
+    bulk_insert(_invoice, tuple(rows[0]), [tuple(row.values()) for row in rows])
+    by_member = dict(session.execute(select(_invoice.c.member_id, _invoice.c.id).where(
+        _invoice.c.billing_run_id == run_id, _invoice.c.status == INVOICE_DRAFT)).all())
+    return [by_member[row["member_id"]] for row in rows]
 
