@@ -4,8 +4,8 @@ from flask_appbuilder import Model  # noqa: F401
 from .account import AccountSecurity  # noqa: F401
 from .agency import Agency  # noqa: F401
 from .audit import AuditLog  # noqa: F401
-from .billing import (BillingRun, Invoice, InvoiceAdjustment, InvoiceLine, InvoiceNumberCounter, MonthLock,  # noqa: F401
-                      InvoiceTaxSubtotal, OperatorDiscountReport)
+from .billing import (BillingDiscount, BillingRun, Invoice, InvoiceAdjustment, InvoiceLine,  # noqa: F401
+                      InvoiceNumberCounter, InvoiceTaxSubtotal, MonthLock, OperatorDiscountReport)
 from .card import Card, CardEvent  # noqa: F401
 from .http_session import HttpSession  # noqa: F401
 from .member import Member, MemberAccount  # noqa: F401

@@ -30,7 +30,7 @@ class AuditLog(Model):
             old = readable_value(self.table_name, key, before.get(key))
             new = readable_value(self.table_name, key, after.get(key))
             label = FIELD_LABELS.get(key, key)
-            if self.action not in ("update", "delete"):  # create, and the login events (app/services/security_audit.py)
+            if self.action not in ("update", "delete"):  # create, close, and the login events (app/services/security_audit.py)
                 if new:
                     parts.append(f"{label}: {new}")
             elif self.action == "delete":
@@ -109,5 +109,8 @@ FIELD_LABELS = {
     "closed_at": "締め日時", "closed_by": "締めた人", "invoice_date": "請求日", "debit_date": "振替日",
     "total": "請求金額", "amount": "金額", "description": "内容", "original_invoice_id": "訂正元の請求書",
     "billed_invoice_id": "請求した請求書", "cancelled_by_invoice_id": "訂正後の請求書",
+    "invoices_issued": "発行した請求書", "first_number": "最初の請求書番号", "last_number": "最後の請求書番号",
+    "credits_issued": "うち貸方", "card_events_billed": "請求したカード異動", "adjustments_billed": "請求した訂正",
+    "credits_carried": "繰り越した貸方", "month": "請求月",
     "corrects_invoice_id": "訂正元の請求書", "correction_reason": "訂正理由", "created_by": "登録者",
 }

@@ -4,7 +4,7 @@ the invoice number counter and the road operators' reported discounts (for the o
 A closed run and an issued invoice never change: corrections are new rows that point at the old ones
 (InvoiceAdjustment billed next month, or a corrected invoice that cancels the original). Amounts are
 integer yen. See docs/billing.md."""
-from sqlalchemy import (BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import relationship
 
@@ -53,6 +53,9 @@ class BillingRun(Model):
     # What the draft was computed from (usage, events, adjustments, cards, members, tariff): the close
     # refuses a draft whose inputs changed since (re-run the billing first).
     input_fingerprint = Column(String(64))
+    # A cheap summary of the same inputs (app.services.billing.inputs.input_stamp: no pass over the usage
+    # rows), compared by the review page on every view: 「入力が変わりました — 再計算してください」.
+    input_stamp = Column(String(64))
 
     def __repr__(self):
         return f"{self.month} {RUN_STATUSES.get(self.status, self.status)}"
@@ -214,3 +217,21 @@ class MonthLock(Model):
 
     __tablename__ = "month_lock"
     month = Column(String(7), primary_key=True)  # YYYY-MM
+
+
+class BillingDiscount(Model):
+    """The road operators' discounts as the draft computed them, per card and rule (車両単位割引) and per
+    contract rule (契約単位割引, card_id NULL): what the operator check shows next to the reported amounts,
+    read as stored instead of aggregating the month's usage again on every view. Rewritten with the draft."""
+
+    __tablename__ = "billing_discount"
+    id = Column(Integer, primary_key=True)
+    billing_run_id = Column(Integer, ForeignKey("billing_run.id"), nullable=False, index=True)
+    rule_id = Column(String(60), nullable=False)
+    road_operator = Column(String(40), nullable=False, default="")
+    card_id = Column(Integer)  # NULL: the contract-level discount
+    card_number = Column(String(16), nullable=False, default="")
+    member_id = Column(Integer)
+    discount_base = Column(BigInteger, nullable=False, default=0)  # 割引対象額
+    discount = Column(BigInteger, nullable=False, default=0)  # computed
+    comparable = Column(Boolean, nullable=False, default=True)  # compared with the operator's report

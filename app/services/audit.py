@@ -88,6 +88,18 @@ def _after_flush(session: Session, flush_context):
     session.connection().execute(AuditLog.__table__.insert(), rows)
 
 
+def record_bulk_action(action: str, obj, counts: dict) -> None:
+    """One audit entry for an operation whose rows are written in bulk (no per-record entries), e.g. the
+    close: `counts` says what it did (invoices numbered, states changed). Same transaction as the work."""
+    from app.extensions import db
+
+    username, user_id = current_actor()
+    db.session.connection().execute(AuditLog.__table__.insert(), [dict(
+        occurred_at=now_jst(), username=username, user_id=user_id, action=action[:10],
+        table_name=obj.__tablename__, record_id=str(obj.id), record_label=str(obj)[:200], before=None,
+        after={key: _plain(value) for key, value in counts.items()})])
+
+
 def install_audit_listeners():
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)

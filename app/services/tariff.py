@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import delete, func, select
 
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.domain.tariff import Rule, parse_rule, rules_for
 from app.extensions import db
 from app.models.tariff import TariffRule
@@ -91,19 +92,24 @@ def check_tariff_data(data, file_name: str = "料金表") -> list[Rule]:
         seen.setdefault(key, position)
         rules.append(rule)
     errors.extend(_overlaps(rules))
+    errors.extend(_gaps(rules))
     if errors:
         raise TariffImportRefused(file_name, errors)
     return rules
 
 
-def _overlaps(rules: list[Rule]) -> list[str]:
-    """Two versions of one rule id valid in the same month would bill it twice."""
-    errors = []
+def _versions_by_id(rules: list[Rule]) -> dict[str, list[Rule]]:
+    """Each rule id's versions, oldest first."""
     by_id: dict[str, list[Rule]] = {}
     for rule in rules:
         by_id.setdefault(rule.rule_id, []).append(rule)
-    for rule_id, versions in by_id.items():
-        versions.sort(key=lambda r: r.valid_from)
+    return {rule_id: sorted(versions, key=lambda r: r.valid_from) for rule_id, versions in by_id.items()}
+
+
+def _overlaps(rules: list[Rule]) -> list[str]:
+    """Two versions of one rule id valid in the same month would bill it twice."""
+    errors = []
+    for rule_id, versions in _versions_by_id(rules).items():
         for earlier, later in zip(versions, versions[1:]):
             if earlier.valid_from == later.valid_from:
                 continue  # reported above
@@ -111,6 +117,50 @@ def _overlaps(rules: list[Rule]) -> list[str]:
                 errors.append(f"規則 {rule_id}: {earlier.valid_from} からの版と {later.valid_from} からの版の期間が"
                               f"重なっています。古い版に valid_to（例 {later.valid_from - dt.timedelta(days=1)}）を入れてください。")
     return errors
+
+
+def _gaps(rules: list[Rule]) -> list[str]:
+    """A rule that exists before and after some months but has no version valid in them would silently
+    not be billed there (issue 7 item 9): refused, unless the version before the gap says `ended: true`
+    (the rule really stops for those months)."""
+    errors = []
+    for rule_id, versions in _versions_by_id(rules).items():
+        for version in versions:
+            if version.params.get("ended") and version.valid_to is None:
+                errors.append(f"規則 {rule_id}（{version.label}）: ended: true の版には valid_to（終わる日）を書いてください。")
+        for earlier, later in zip(versions, versions[1:]):
+            if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
+                continue  # overlaps are reported by _overlaps
+            months = uncovered_months(earlier.valid_to, later.valid_from)
+            if months and not earlier.params.get("ended"):
+                span = months[0].label if len(months) == 1 else f"{months[0].label}〜{months[-1].label}"
+                errors.append(f"規則 {rule_id}（{earlier.label}）: {span}に有効な版がありません"
+                              f"（{earlier.valid_from} からの版が {earlier.valid_to} で終わり、次の版は {later.valid_from} から）。"
+                              "間の期間の版を追加するか、その期間は規則を止めるなら前の版に ended: true を書いてください。")
+    return errors
+
+
+def uncovered_months(valid_to: dt.date, next_from: dt.date) -> list[Month]:
+    """The months between two versions that neither covers (a version covers a month when it is valid
+    on the month's first day: app.domain.tariff.Rule.valid_in)."""
+    month = Month.containing(valid_to).next()
+    months = []
+    while month.first_day < next_from:
+        months.append(month)
+        month = month.next()
+    return months
+
+
+def rules_ending_without_successor(month) -> list[Rule]:
+    """Rules whose last version ends (valid_to) on or before `month`'s last day: from then on nothing of
+    theirs is billed. `flask etc bill` names them."""
+    last: dict[str, Rule] = {}
+    for rule in all_rules():
+        if rule.rule_id not in last or rule.valid_from > last[rule.rule_id].valid_from:
+            last[rule.rule_id] = rule
+    end = Month.of(month).last_day
+    return sorted((r for r in last.values() if r.valid_to is not None and r.valid_to <= end),
+                  key=lambda r: (r.valid_to, r.rule_id))
 
 
 class _PlainYamlLoader(yaml.SafeLoader):

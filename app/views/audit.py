@@ -8,7 +8,7 @@ from app.services.security_audit import ACTIONS as LOGIN_ACTIONS
 from .base import TollbookModelView
 from .formatting import date_jp
 
-ACTIONS = {"create": "登録", "update": "変更", "delete": "削除", **LOGIN_ACTIONS}
+ACTIONS = {"create": "登録", "update": "変更", "delete": "削除", "close": "締め", **LOGIN_ACTIONS}
 TABLES = {"member": "組合員", "agency": "代理店", "vehicle": "車両", "card": "カード", "card_event": "カード異動",
           "operator_settings": "運営者設定", "member_account": "ポータルアカウント",
           "import_profile": "取込形式", "ic_master": "ICマスタ", "ab_user": "ログイン"}

@@ -49,6 +49,8 @@ WARNING_LINKS = {
     "no_payment_method": ("MemberView.list", None, False),
     "incomplete_bank_account": ("MemberView.list", None, False),
     "cards_without_usage": ("CardView.list", "カード一覧を開く", False),
+    "rule_ends_without_successor": ("TariffRuleView.list", "料金表を開く", False),
+    "rule_ended": ("TariffRuleView.list", "料金表を開く", False),
 }
 
 
@@ -158,12 +160,16 @@ class BillingView(BaseView):
     @has_access
     def review(self, month):
         month = _url_month(month)
-        result = review(month)
+        page = request.args.get("page", "1")
+        page = int(page) if page.isdigit() and int(page) > 0 else 1
+        result = review(month, offset=(page - 1) * REVIEW_PAGE, limit=REVIEW_PAGE)
         check = operator_check(month)
+        check_rows = _check_rows_shown(check.rows)
         links = {w.code: _warning_link(w, month) for w in result.warnings}
         blocking = [w for w in result.warnings if w.blocking]
         return self.render_template(
             "tollbook/billing_review.html", month=month, review=result, run=result.run, check=check,
+            check_rows=check_rows, page=page, pages=max(1, -(-result.totals.invoice_count // REVIEW_PAGE)),
             links=links, blocking=blocking, can_run=_can("can_run", "BillingView"),
             can_close=_can("can_close", "BillingView"), csrf_token=generate_csrf, yen=yen,
             signed_yen=signed_yen, date_jp=date_jp, month_jp=month_jp, member_label=member_term(),
@@ -182,6 +188,19 @@ class BillingView(BaseView):
         flash(f"{month_jp(run.month)}を締めました: 請求書 {run.invoice_count:,}件に番号を付けて発行しました"
               f"（請求金額 {run.total:,}円）。", "success")
         return redirect(url_for("BillingView.review", month=month))
+
+
+REVIEW_PAGE = 100  # member rows per review page (10,000 members: the page stays fast)
+CHECK_ROWS = 200  # operator-check rows shown: those with a difference first
+
+
+def _check_rows_shown(rows: list) -> list:
+    """All rows when few; else the rows whose report differs, then the others, CHECK_ROWS in all (the
+    margin and the count of differences below the table are over every row)."""
+    if len(rows) <= CHECK_ROWS:
+        return rows
+    differing = [row for row in rows if row.difference]
+    return (differing + [row for row in rows if not row.difference])[:CHECK_ROWS]
 
 
 def _default_month() -> str:

@@ -21,6 +21,10 @@ from typing import ClassVar
 from ..errors import DomainError
 from .breakdown import Charge
 
+# Keys of a version, not of the rule type: `ended: true` says the rule really stops after this version's
+# valid_to (a gap before a later version is then intended; app.services.tariff._gaps).
+VERSION_KEYS = ("ended",)
+
 
 @dataclass(frozen=True)
 class OperatorDiscount:
@@ -82,7 +86,7 @@ class RuleType:
         for key in cls.required:
             if params.get(key) in (None, ""):
                 raise DomainError(f"{where}: {key} がありません。")
-        unknown = sorted(set(params) - set(cls.required) - set(cls.optional))
+        unknown = sorted(set(params) - set(cls.required) - set(cls.optional) - set(VERSION_KEYS))
         if unknown:
             known = ", ".join((*cls.required, *cls.optional)) or "なし"
             raise DomainError(f"{where}: {cls.name} に「{'、'.join(unknown)}」は書けません（使える項目: {known}）。")

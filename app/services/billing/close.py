@@ -17,6 +17,7 @@ from app.models.billing import (CLOSED, DRAFT, INVOICE_DRAFT, ISSUED, BillingRun
 from app.models.mixins import now_jst
 
 from ..month_lock import lock_month
+from ..audit import record_bulk_action
 from ..unit_of_work import transactional
 from .draft import lock_run
 from .inputs import gather
@@ -96,5 +97,12 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     run.status = CLOSED
     run.closed_at = issued_at
     run.closed_by = closed_by
+    # The bulk updates above bypass the per-record audit (10,000 invoices): one entry says what the close did.
+    record_bulk_action("close", run, {
+        "month": month, "invoices_issued": len(numbers), "first_number": numbers[0] if numbers else None,
+        "last_number": numbers[-1] if numbers else None,
+        "credits_issued": sum(1 for _, total in drafts if total < 0),
+        "card_events_billed": len(inputs.event_ids), "adjustments_billed": len(billed),
+        "credits_carried": len(carried), "invoice_date": invoice_date, "debit_date": debit_date})
     return run
 

@@ -6,12 +6,12 @@ from sqlalchemy import or_, select, update
 from app.domain.errors import DomainError
 from app.domain.invoice_calculation import calculate_invoice
 from app.extensions import db
-from app.models.billing import CANCELLED, CORRECTED, ISSUED, Invoice, InvoiceAdjustment
+from app.models.billing import CANCELLED, CORRECTED, ISSUED, BillingRun, Invoice, InvoiceAdjustment
 from app.models.mixins import now_jst
 
 from ..month_lock import lock_month
 from ..unit_of_work import transactional
-from .draft import write_invoices
+from .draft import refresh_run_totals, write_invoices
 from .inputs import gather
 from .numbering import next_numbers
 
@@ -97,5 +97,7 @@ def reissue_invoice(invoice_id: int, reason: str, created_by: str) -> Invoice:
                         .values(credit_carried_to_invoice_id=original.credit_carried_to_invoice_id))
     original.status = CANCELLED
     original.cancelled_by_invoice_id = new_id
+    session.flush()
+    refresh_run_totals(session.get(BillingRun, original.billing_run_id))  # the run = its live invoices
     return session.get(Invoice, new_id)
 

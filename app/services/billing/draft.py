@@ -4,13 +4,14 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 
 from app.domain.errors import DomainError
 from app.domain.invoice_calculation import calculate_invoice
 from app.domain.month import Month
 from app.extensions import db
-from app.models.billing import DRAFT, INVOICE_DRAFT, REGULAR, BillingRun, Invoice, InvoiceLine, InvoiceTaxSubtotal
+from app.models.billing import (CANCELLED, DRAFT, INVOICE_DRAFT, REGULAR, BillingDiscount, BillingRun, Invoice,
+                                InvoiceLine, InvoiceTaxSubtotal)
 from app.models.mixins import now_jst
 
 from ..actor import current_actor
@@ -18,12 +19,13 @@ from ..bulk import bulk_insert
 from ..month_lock import lock_month
 from ..months import ensure_month_open
 from ..unit_of_work import unit_of_work
-from .inputs import Inputs, gather
-from .review import BillingWarning, billing_warnings
+from .inputs import Inputs, gather, input_stamp
+from .review import BillingWarning, billing_warnings, computed_discounts
 
 _invoice = Invoice.__table__
 _line = InvoiceLine.__table__
 _subtotal = InvoiceTaxSubtotal.__table__
+_discount = BillingDiscount.__table__
 
 
 @dataclass
@@ -112,23 +114,41 @@ def _write_draft(month: str) -> tuple[BillingRun, bool, dict, dict]:
     username, _ = current_actor()
     _delete_draft_rows(run.id)
     timings["delete"], clock = time.perf_counter() - clock, time.perf_counter()
-    totals = write_invoices(run.id, month, inputs, results, username)
-    totals.pop("ids", None)
+    write_invoices(run.id, month, inputs, results, username)
+    write_discounts(run.id, month, inputs)
     timings["write"], clock = time.perf_counter() - clock, time.perf_counter()
     run.recomputed_at = now_jst()
     run.recompute_count = (run.recompute_count or 0) + (0 if created else 1)
-    run.member_count = run.invoice_count = len(results)
     run.contract_discount_total = inputs.contract_total
-    for key, value in totals.items():
-        setattr(run, key, value)
+    refresh_run_totals(run)
     run.input_fingerprint = inputs.fingerprint()
+    run.input_stamp = input_stamp(month)
     return run, created, timings, inputs.cards_in_force()
+
+
+RUN_TOTALS = {"usage_total": "usage_total", "operator_discount_total": "operator_discount_total",
+              "discount_total": "discount_total", "fee_total": "fee_total", "adjustment_total": "adjustment_total",
+              "tax_total": "tax_amount", "total": "total"}  # run column → invoice column
+
+
+def refresh_run_totals(run: BillingRun) -> None:
+    """The run's totals and counts are the sums over its live invoices (drafts or issued, not those a
+    correction cancelled): after the draft and after every re-issue, so they never disagree."""
+    invoice = _invoice.c
+    row = db.session.execute(
+        select(func.count(), func.count(func.distinct(invoice.member_id)),
+               *(func.coalesce(func.sum(getattr(invoice, column)), 0) for column in RUN_TOTALS.values()))
+        .where(invoice.billing_run_id == run.id, invoice.status != CANCELLED)).one()
+    run.invoice_count, run.member_count = int(row[0]), int(row[1])
+    for key, value in zip(RUN_TOTALS, row[2:]):
+        setattr(run, key, int(value))
 
 
 def _delete_draft_rows(run_id: int) -> None:
     draft_ids = select(_invoice.c.id).where(_invoice.c.billing_run_id == run_id,
                                             _invoice.c.status == INVOICE_DRAFT)
     session = db.session
+    session.execute(delete(_discount).where(_discount.c.billing_run_id == run_id))
     session.execute(delete(_line).where(_line.c.invoice_id.in_(draft_ids)))
     session.execute(delete(_subtotal).where(_subtotal.c.invoice_id.in_(draft_ids)))
     session.execute(delete(_invoice).where(_invoice.c.billing_run_id == run_id, _invoice.c.status == INVOICE_DRAFT))
@@ -165,6 +185,18 @@ def write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra
     bulk_insert(_subtotal, SUBTOTAL_COLUMNS, subtotals)
     run_totals["ids"] = ids
     return run_totals
+
+
+DISCOUNT_COLUMNS = ("billing_run_id", "rule_id", "road_operator", "card_id", "card_number", "member_id",
+                    "discount_base", "discount", "comparable")
+
+
+def write_discounts(run_id: int, month: str, inputs: Inputs) -> None:
+    """The operators' discounts per card and rule, and per contract rule, as computed from the draft's
+    inputs: the operator check reads these rows instead of aggregating the usage again."""
+    bulk_insert(_discount, DISCOUNT_COLUMNS,
+                [(run_id, d.rule_id, d.road_operator[:40], d.card_id, d.card_number, d.member_id, d.discount_base,
+                  d.discount, d.comparable) for d in computed_discounts(month, inputs.rules, inputs.usage_rows)])
 
 
 LINE_COLUMNS = ("invoice_id", "position", "kind", "description", "card_id", "amount", "tax_category", "rule_id",
