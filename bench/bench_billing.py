@@ -170,12 +170,44 @@ def worker(url: str, members: int, cards: int, rows: int) -> dict:
         result["total"] = summary.total
         result["identical"] = (again.total, again.invoice_count) == (summary.total, summary.invoice_count)
         result["warnings"] = [str(w) for w in summary.warnings]
+        result.update(_review_page(app))
         started = time.perf_counter()
         close_billing_run(MONTH, "bench")
         result["close_seconds"] = time.perf_counter() - started
         result["check"] = summary.usage_total == raw_total == result["data"]["total"]
     result["ratio"] = result["billing_seconds"] / result["raw_seconds"]
     return result
+
+
+def _review_page(app, times: int = 5) -> dict:
+    """The review page of the month (請求処理の確認: totals, warnings with the input-stamp check, 100 member
+    rows, the operator check from the stored discounts) against the same app's /login/ page (a plain
+    template, no data) as the baseline: medians of `times` requests through the app's WSGI interface."""
+    import statistics
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    admin, anonymous = app.test_client(), app.test_client()
+    admin.post("/login/", data={"username": "admin", "password": "bench-admin-1"})
+    from flask import g
+
+    g.pop("_login_user", None)
+
+    def median(client, path, marker):
+        from flask import g
+
+        seconds = []
+        for _ in range(times):
+            g.pop("_login_user", None)  # requests share the worker's app context: no cached user between clients
+            started = time.perf_counter()
+            response = client.get(path)
+            seconds.append(time.perf_counter() - started)
+            assert response.status_code == 200 and marker in response.get_data(as_text=True), (
+                path, response.status, response.headers.get("Location"))
+        return statistics.median(seconds)
+
+    login = median(anonymous, "/login/", "ログイン")
+    review = median(admin, f"/billing/month/{MONTH}", "請求合計")
+    return {"login_page_seconds": login, "review_page_seconds": review}
 
 
 def _run_worker(url: str, args) -> dict:
@@ -226,7 +258,9 @@ def main():
               f"({r['invoices']:,} invoices, {r['lines']:,} lines)")
         print("  steps: " + ", ".join(f"{k} {v:.2f}" for k, v in r["steps"].items())
               + " | recompute: " + ", ".join(f"{k} {v:.2f}" for k, v in r["recompute_steps"].items()))
-        print(f"  ratio billing / raw:              {r['ratio']:.1f}×  (target ≤ 10×)")
+        print(f"  ratio billing / raw:              {r['ratio']:.1f}×  (target ≤ 5×)")
+        print(f"  review page: {r['review_page_seconds']:.3f} s (target ≤ 1 s), /login/ baseline "
+              f"{r['login_page_seconds']:.3f} s, ratio {r['review_page_seconds'] / r['login_page_seconds']:.0f}×")
         print(f"  recompute: {r['recompute_seconds']:.2f} s (identical: {r['identical']}), "
               f"close (numbering {r['invoices']:,} invoices): {r['close_seconds']:.2f} s")
         print(f"  usage total {r['usage_total']:,} 円 = raw: {r['check']}; invoiced {r['total']:,} 円")

@@ -4,7 +4,7 @@ the invoice number counter and the road operators' reported discounts (for the o
 A closed run and an issued invoice never change: corrections are new rows that point at the old ones
 (InvoiceAdjustment billed next month, or a corrected invoice that cancels the original). Amounts are
 integer yen. See docs/billing.md."""
-from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import relationship
 
@@ -56,6 +56,9 @@ class BillingRun(Model):
     # A cheap summary of the same inputs (app.services.billing.inputs.input_stamp: no pass over the usage
     # rows), compared by the review page on every view: 「入力が変わりました — 再計算してください」.
     input_stamp = Column(String(64))
+    # The warnings as the draft found them (code, message, count, blocking, level): what the review page
+    # shows while the stamp is unchanged, instead of counting the month's usage rows on every view.
+    draft_warnings = Column(JSON)
 
     def __repr__(self):
         return f"{self.month} {RUN_STATUSES.get(self.status, self.status)}"

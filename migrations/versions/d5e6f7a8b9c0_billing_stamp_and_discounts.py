@@ -1,4 +1,5 @@
-"""billing_run.input_stamp (the review page's cheap check that the draft's inputs are unchanged) and
+"""billing_run.input_stamp (the review page's cheap check that the draft's inputs are unchanged), draft_warnings
+(the warnings as the draft found them) and
 billing_discount (the draft's per-card and contract discounts, read by the operator check)
 
 Revision ID: d5e6f7a8b9c0
@@ -19,6 +20,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('billing_run', schema=None) as batch_op:
         batch_op.add_column(sa.Column('input_stamp', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('draft_warnings', sa.JSON(), nullable=True))
     op.create_table(
         'billing_discount',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -40,4 +42,5 @@ def downgrade():
     op.drop_index('ix_billing_discount_billing_run_id', table_name='billing_discount')
     op.drop_table('billing_discount')
     with op.batch_alter_table('billing_run', schema=None) as batch_op:
+        batch_op.drop_column('draft_warnings')
         batch_op.drop_column('input_stamp')

@@ -1,5 +1,6 @@
 """The draft: `run_billing(month)` creates or recomputes the month's invoices (status 下書き) from
 the month's inputs, in one transaction; the run row keeps the totals and the input fingerprint."""
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -75,24 +76,18 @@ def run_billing(month: str) -> BillingSummary:
     month = str(Month.of(month))
     started = dt.datetime.now()
     with unit_of_work():
-        run, created, timings, cards = _write_draft(month)
-        clock = time.perf_counter()  # the commit (at the end of the unit) and ANALYZE are timed together
-    if db.session.connection().dialect.name == "postgresql":
-        # The draft replaced thousands of rows: fresh statistics, or the planner keeps the numbers
-        # of the empty tables and joins invoice lines by nested loops (seconds instead of ms).
-        with unit_of_work() as session:
-            session.execute(text("ANALYZE invoice, invoice_line, invoice_tax_subtotal"))
-    timings["commit"], clock = time.perf_counter() - clock, time.perf_counter()
+        run, created, timings = _write_draft(month)
+        clock = time.perf_counter()
+    timings["commit"] = time.perf_counter() - clock
     summary = BillingSummary(month, created, run.invoice_count, run.usage_total, run.operator_discount_total,
                              run.contract_discount_total, run.discount_total, run.fee_total, run.adjustment_total,
                              run.tax_total, run.total, (dt.datetime.now() - started).total_seconds())
-    summary.warnings = billing_warnings(month, cards)
-    timings["warnings"] = time.perf_counter() - clock
+    summary.warnings = [BillingWarning(**w) for w in run.draft_warnings]
     summary.timings = timings
     return summary
 
 
-def _write_draft(month: str) -> tuple[BillingRun, bool, dict, dict]:
+def _write_draft(month: str) -> tuple[BillingRun, bool, dict]:
     """The draft's one transaction: lock (or create) the run, gather, compute, replace the rows."""
     session = db.session
     lock_month(month)  # before the first read: a second `flask etc bill` waits here, then recomputes
@@ -117,13 +112,22 @@ def _write_draft(month: str) -> tuple[BillingRun, bool, dict, dict]:
     write_invoices(run.id, month, inputs, results, username)
     write_discounts(run.id, month, inputs)
     timings["write"], clock = time.perf_counter() - clock, time.perf_counter()
+    if session.connection().dialect.name == "postgresql":
+        # The draft replaced thousands of rows: fresh statistics (ANALYZE counts this transaction's own
+        # rows), or the planner keeps the numbers of the empty tables and the warnings below join invoice
+        # lines by nested loops (seconds instead of ms).
+        session.execute(text("ANALYZE invoice, invoice_line, invoice_tax_subtotal, billing_discount"))
+    timings["analyze"], clock = time.perf_counter() - clock, time.perf_counter()
     run.recomputed_at = now_jst()
     run.recompute_count = (run.recompute_count or 0) + (0 if created else 1)
     run.contract_discount_total = inputs.contract_total
     refresh_run_totals(run)
     run.input_fingerprint = inputs.fingerprint()
     run.input_stamp = input_stamp(month)
-    return run, created, timings, inputs.cards_in_force()
+    session.flush()
+    run.draft_warnings = [dataclasses.asdict(w) for w in billing_warnings(month, inputs.cards_in_force())]
+    timings["warnings"] = time.perf_counter() - clock
+    return run, created, timings
 
 
 RUN_TOTALS = {"usage_total": "usage_total", "operator_discount_total": "operator_discount_total",

@@ -277,7 +277,11 @@ def review(month: str, offset: int = 0, limit: int | None = None) -> Review:
                               invoice_total - int(last) if last is not None else None))
     changed = (run is not None and run.status == DRAFT and run.recomputed_at is not None
                and run.input_stamp != input_stamp(month))
-    return Review(month, run, totals, rows, billing_warnings(month), changed, offset)
+    if run is not None and run.draft_warnings is not None and not changed:
+        warnings = [BillingWarning(**w) for w in run.draft_warnings]  # what the draft found: nothing changed since
+    else:
+        warnings = billing_warnings(month)
+    return Review(month, run, totals, rows, warnings, changed, offset)
 
 
 @dataclass(frozen=True)
