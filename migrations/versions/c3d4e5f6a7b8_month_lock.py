@@ -1,7 +1,7 @@
 """month_lock: one row per usage month, locked by every writer of the month (issue 7 item 13)
 
 Revision ID: c3d4e5f6a7b8
-Revises: c3d9e4f1a7b2
+Revises: d5b2c7e9f013
 Create Date: 2026-11-29 17:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c3d4e5f6a7b8'
-down_revision = 'c3d9e4f1a7b2'
+down_revision = 'd5b2c7e9f013'
 branch_labels = None
 depends_on = None
 
