@@ -163,7 +163,7 @@ class BillingView(BaseView):
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() and int(page) > 0 else 1
         result = review(month, offset=(page - 1) * REVIEW_PAGE, limit=REVIEW_PAGE)
-        check = operator_check(month)
+        check = operator_check(month, limit=CHECK_ROWS)
         check_rows = _check_rows_shown(check.rows)
         links = {w.code: _warning_link(w, month) for w in result.warnings}
         blocking = [w for w in result.warnings if w.blocking]

@@ -163,3 +163,33 @@ def test_the_close_writes_one_audit_entry_with_its_counts(db, drafted):
     assert (entry.after["first_number"], entry.after["last_number"]) == ("00000001", "00000002")
     assert entry.after["card_events_billed"] == 2  # the two cards' 新規発行/追加発行
     assert "発行した請求書: 2" in entry.changes() and "最初の請求書番号: 00000001" in entry.changes()
+
+
+def test_review_and_operator_check_read_what_the_draft_stored(client, db, drafted, monkeypatch):
+    """No aggregation of the month's usage per view: with the usage GROUP BY made to fail, the review
+    page still shows the draft's discounts per card (stored in billing_discount) and its warnings."""
+    from app.models import BillingDiscount
+    from app.services.billing import inputs, review as review_module
+    from app.services.billing.review import operator_check
+
+    resolved(db, drafted)
+    before = operator_check(MONTH)
+    stored = db.session.scalars(select(BillingDiscount).order_by(BillingDiscount.id)).all()
+    assert {(d.card_number, d.discount_base, d.discount) for d in stored if d.card_id} == {
+        (C1, 15000, 1500), (C2, 8000, 300)}  # 10% of 5,000–10,000 + 20% of 10,000–15,000; 10% of 3,000
+
+    def no_usage_pass(*args, **kwargs):
+        raise AssertionError("the month's usage was aggregated again")
+
+    monkeypatch.setattr(review_module, "usage_groups", no_usage_pass)
+    monkeypatch.setattr(inputs, "usage_groups", no_usage_pass)
+    monkeypatch.setattr(review_module, "billing_warnings", no_usage_pass)
+    assert [(r.card_number, r.discount_base, r.computed) for r in operator_check(MONTH).rows] == [
+        (r.card_number, r.discount_base, r.computed) for r in before.rows]
+    login(client, "manager", MANAGER_PASSWORD)
+    page = client.get(f"/billing/month/{MONTH}")
+    assert page.status_code == 200
+    from app.domain.card_number import format_card_number
+
+    check = re.search(r'<table[^>]*id="operator-check".*?</table>', page.get_data(as_text=True), re.S).group(0)
+    assert format_card_number(C1) in check and "15,000" in check and "1,500" in check

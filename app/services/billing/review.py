@@ -111,6 +111,11 @@ class OperatorCheck:
     fees: int
     margin: int  # received − passed_on + fees
     differences: int  # rows whose report differs from the computation
+    row_count: int | None = None  # all rows (when `rows` holds only the first ones), else len(rows)
+
+    @property
+    def total_rows(self) -> int:
+        return len(self.rows) if self.row_count is None else self.row_count
 
 
 
@@ -321,20 +326,42 @@ def computed_discounts(month: str, rules, usage_rows) -> list[ComputedDiscount]:
     return found
 
 
-def _stored_discounts(run_id: int) -> list[ComputedDiscount]:
+def _stored_discounts(run_id: int, limit: int | None = None) -> list[ComputedDiscount]:
     d = BillingDiscount.__table__.c
-    return [ComputedDiscount(*row) for row in db.session.execute(
-        select(d.rule_id, d.road_operator, d.card_id, d.card_number, d.member_id, d.discount_base, d.discount,
-               d.comparable).where(d.billing_run_id == run_id).order_by(d.id))]
+    query = (select(d.rule_id, d.road_operator, d.card_id, d.card_number, d.member_id, d.discount_base, d.discount,
+                    d.comparable).where(d.billing_run_id == run_id).order_by(d.id))
+    return [ComputedDiscount(*row) for row in db.session.execute(query if limit is None else query.limit(limit))]
 
 
-def operator_check(month: str) -> OperatorCheck:
+def _margin_parts(month: str) -> tuple[int, int]:
+    passed_on, fees = db.session.execute(select(func.coalesce(func.sum(Invoice.discount_total), 0),
+                                                func.coalesce(func.sum(Invoice.fee_total), 0))
+                                         .where(Invoice.month == month, Invoice.status != CANCELLED)).one()
+    return int(passed_on), int(fees)
+
+
+def operator_check(month: str, limit: int | None = None) -> OperatorCheck:
     """Computed vs reported discounts and the margin. With a draft: the discounts the draft stored (no pass
-    over the usage); before any draft: computed from the usage as it is."""
+    over the usage); before any draft: computed from the usage as it is. With `limit` and no report for
+    the month (nothing to compare), only the first `limit` rows are read; the sums are SQL's."""
     month = str(Month.of(month))
     session = db.session
     run = session.scalar(select(BillingRun).where(BillingRun.month == month))
-    if run is not None and run.recomputed_at is not None:
+    stored = run is not None and run.recomputed_at is not None
+    if stored and limit is not None and session.scalar(
+            select(OperatorDiscountReport.id).where(OperatorDiscountReport.month == month).limit(1)) is None:
+        d = BillingDiscount.__table__.c
+        count, received = session.execute(select(func.count(), func.coalesce(func.sum(d.discount), 0))
+                                           .where(d.billing_run_id == run.id)).one()
+        first = _stored_discounts(run.id, limit)
+        codes = dict(session.execute(select(Member.id, Member.code).where(
+            Member.id.in_({x.member_id for x in first if x.member_id is not None} or {0}))).all())
+        rows = [OperatorCheckRow(x.rule_id, x.road_operator, x.card_id, x.card_number, codes.get(x.member_id, ""),
+                                 x.discount_base, x.discount, None, None) for x in first]
+        passed_on, fees = _margin_parts(month)
+        return OperatorCheck(month, rows, int(received), passed_on, fees, int(received) - passed_on + fees, 0,
+                             int(count))
+    if stored:
         discounts = _stored_discounts(run.id)
     else:
         rules = rules_for_month(month)
@@ -370,9 +397,6 @@ def operator_check(month: str) -> OperatorCheck:
                                      d.discount_base, d.discount, reported,
                                      None if reported is None else reported - d.discount))
     received = sum(row.reported if row.reported is not None else row.computed for row in rows)
-    passed_on, fees = session.execute(select(func.coalesce(func.sum(Invoice.discount_total), 0),
-                                             func.coalesce(func.sum(Invoice.fee_total), 0))
-                                      .where(Invoice.month == month, Invoice.status != CANCELLED)).one()
+    passed_on, fees = _margin_parts(month)
     differences = sum(1 for row in rows if row.difference)
-    return OperatorCheck(month, rows, received, int(passed_on), int(fees), received - int(passed_on) + int(fees),
-                         differences)
+    return OperatorCheck(month, rows, received, passed_on, fees, received - passed_on + fees, differences)
