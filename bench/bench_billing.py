@@ -33,7 +33,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_DB = "tollbook_bench_billing"
+PG_DB = os.environ.get("BENCH_PG_DB", "tollbook_bench_billing")  # another name when two benchmarks share a server
 MONTH = "2026-10"
 MASTER_NOTE = "マスタ取込（Excel）"
 
