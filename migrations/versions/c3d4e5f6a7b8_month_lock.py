@@ -1,7 +1,7 @@
 """month_lock: one row per usage month, locked by every writer of the month (issue 7 item 13)
 
 Revision ID: c3d4e5f6a7b8
-Revises: d5b2c7e9f013
+Revises: e8f4a1b3c5d7
 Create Date: 2026-11-29 17:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c3d4e5f6a7b8'
-down_revision = 'd5b2c7e9f013'
+down_revision = 'e8f4a1b3c5d7'
 branch_labels = None
 depends_on = None
 
