@@ -166,3 +166,14 @@ def rematch_unregistered(card_number: str | None = None) -> int:
             continue
         linked += _link(number, db.session.get(Card, card_id), months)
     return linked
+
+
+def first_usage_day(card_number: str) -> dt.date | None:
+    """The exit date of the first usage row carrying this number (as the file wrote it), or None."""
+    number = (card_number or "").replace("-", "").replace(" ", "")
+    if not number:
+        return None
+    first = db.session.scalar(select(func.min(UsageRecord.exit_at)).where(UsageRecord.card_number == number))
+    if first is None:
+        return None
+    return first.date() if isinstance(first, dt.datetime) else dt.date.fromisoformat(str(first)[:10])

@@ -3,13 +3,16 @@ from flask import flash, request
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import DateField, SelectField, StringField
 
+from app.domain.billable_events import REGISTRATION_ONLY_NOTE
 from app.domain.card_lifecycle import ADD, EVENT_KINDS, ISSUE
+from app.domain.clock import today_jst
 from app.domain.card_number import CARD_KINDS, normalize_card_number
 from app.extensions import db
 from app.labels import with_member
 from app.models import Card, CardEvent
 from app.models.mixins import now_jst
 from app.services.cards import apply_card_event, check_card_fields, prepare_new_card
+from app.services.usage_rematch import first_usage_day
 
 from .base import TollbookModelView
 from .validators import Normalize, Required, field_value
@@ -20,6 +23,10 @@ CARD_LABELS = {
     "valid_until": "有効期限", "status": "状態", "status_name": "状態", "status_changed_on": "状態変更日",
     "replaces_card": "旧カード", "note": "備考", "events": "異動履歴",
 }
+
+
+FEE, REGISTRATION_ONLY = "fee", "registration_only"
+REGISTRATIONS = {FEE: "新規発行・追加発行（手数料を請求）", REGISTRATION_ONLY: "移行・登録のみ（手数料なし）"}
 
 
 def _card_number(value, form):
@@ -38,7 +45,7 @@ class CardView(TollbookModelView):
     search_columns = ["number", "kind", "member", "vehicle", "status", "valid_until", "issuer"]
     show_columns = ["number_text", "kind_name", "issuer", "member", "vehicle", "valid_from", "valid_until",
                     "status_name", "status_changed_on", "replaces_card", "note"]
-    add_columns = ["number", "kind", "issuer", "member", "vehicle", "valid_from", "valid_until", "note"]
+    add_columns = ["number", "kind", "issuer", "member", "vehicle", "valid_from", "valid_until", "registration", "note"]
     # Status, number, member and vehicle change only through card events (カード異動).
     edit_columns = ["issuer", "valid_from", "valid_until", "note"]
     export_columns = ["number", "kind_name", "issuer", "member.code", "member.name", "vehicle",
@@ -52,13 +59,19 @@ class CardView(TollbookModelView):
     add_form_extra_fields = {
         "kind": SelectField("カード種別", choices=list(CARD_KINDS.items())),
         "issuer": StringField("発行元", description="コーポレートカードは NEXCO、クレジットカードはカード会社名"),
+        "registration": SelectField(
+            "登録の種類", choices=list(REGISTRATIONS.items()), default=FEE,
+            description="新しく発行されたカードなら手数料を請求します。前から使っているカード（未登録カードとして走行明細が"
+                        "あるもの、他のシステムからの移行）なら「移行・登録のみ」で手数料を請求しません。"),
     }
     related_views = []
     base_order = ("number", "asc")
     show_template = "tollbook/card_show.html"
 
     def pre_add(self, item):
-        prepare_new_card(db.session, item)
+        event = prepare_new_card(db.session, item)
+        if request.form.get("registration") == REGISTRATION_ONLY:
+            event.note = REGISTRATION_ONLY_NOTE  # recorded, never billed (app/domain/billable_events.py)
 
     def pre_update(self, item):
         check_card_fields(db.session, item)
@@ -67,6 +80,11 @@ class CardView(TollbookModelView):
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):
         if request.method == "GET" and request.args.get("number") and not form.number.data:
             form.number.data = request.args["number"]
+        if request.method == "GET":
+            # Which event is it? A card already used before today (its usage rows say so) was not issued
+            # today: the office most likely registers a card it had; no fee unless staff say otherwise.
+            first = first_usage_day(request.args.get("number") or "")
+            form.registration.data = REGISTRATION_ONLY if first is not None and first < today_jst() else FEE
         return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
 
     def post_add(self, item):

@@ -287,6 +287,35 @@ def test_registering_the_card_links_the_rows(staff_client, db, usage):
     assert [(r.card_id, r.member_id, r.flags) for r in rows_of(db, UNKNOWN)] == [(card_id, usage["umino"], 0)] * 2
 
 
+def test_registering_from_unregistered_asks_which_event_and_defaults_to_no_fee(staff_client, db, usage):
+    from app.domain.billable_events import REGISTRATION_ONLY_NOTE, EventRecord, is_billable
+    from app.models import CardEvent
+
+    upload(staff_client, meisai())  # the unknown card's first usage: 2026-10-03, before today
+    form = staff_client.get(f"/cardview/add?number={UNKNOWN}").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="registration".*?</select>', form, re.S).group(0)
+    assert re.search(r'<option selected value="registration_only">|<option value="registration_only" selected',
+                     select_html), select_html
+    assert "新規発行・追加発行（手数料を請求）" in select_html and "移行・登録のみ（手数料なし）" in select_html
+    plain = staff_client.get("/cardview/add").get_data(as_text=True)  # a new card, no usage yet: a fee
+    plain_select = re.search(r'<select[^>]*name="registration".*?</select>', plain, re.S).group(0)
+    assert re.search(r'<option selected value="fee">|<option value="fee" selected', plain_select), plain_select
+    staff_client.post("/cardview/add", data={
+        "number": UNKNOWN, "kind": "credit", "issuer": "テスト信販", "member": str(usage["umino"]),
+        "valid_from": "2026-04-01", "registration": "registration_only"}, follow_redirects=True)
+    event = db.session.scalar(select(CardEvent).join(Card, Card.id == CardEvent.card_id).where(Card.number == UNKNOWN))
+    assert (event.kind, event.note) == ("add", REGISTRATION_ONLY_NOTE)  # 海野物流 already has a card
+    record = EventRecord(event.id, event.occurred_on, event.fee_billed, event.note)
+    assert not is_billable(record, "2026-11")  # 移行・登録のみ: never a fee
+    staff_client.post("/cardview/add", data={
+        "number": "4980001111222233", "kind": "credit", "issuer": "テスト信販", "member": str(usage["umino"]),
+        "valid_from": "2026-11-01", "registration": "fee"}, follow_redirects=True)
+    paid = db.session.scalar(select(CardEvent).join(Card, Card.id == CardEvent.card_id)
+                             .where(Card.number == "4980001111222233"))
+    assert paid.note is None and is_billable(EventRecord(paid.id, paid.occurred_on, paid.fee_billed, paid.note),
+                                             "2026-11")
+
+
 def test_assign_never_changes_a_closed_month(staff_client, db, usage):
     upload(staff_client, meisai())
     db.session.add(BillingRun(month="2026-10", status="closed"))
