@@ -43,6 +43,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .views.errors import register_error_pages
 
         register_error_pages(app)
+        from .views.base import remove_file_downloads
+
+        remove_file_downloads(app)
         from .security.setup import install_request_guards
 
         install_request_guards(app)

@@ -1,7 +1,7 @@
 """What every Tollbook list screen shares: Japanese titles, sane paging, and 'Excelに出力'."""
 import datetime as dt
 
-from flask import Response, flash, request
+from flask import Response, abort, flash, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from wtforms.fields.core import UnboundField
@@ -91,12 +91,28 @@ class TollbookModelView(ModelView):
             self.update_redirect()
         return self._get_add_widget(form=form, exclude_cols=exclude_cols)
 
+    def _checked_order(self, order_column: str = "", order_direction: str = ""):
+        """A sort column from the URL must be one the list offers: FAB would otherwise put an
+        unknown name (`?_oc_MemberView=doesnotexist`) into ORDER BY and answer 500."""
+        if order_column and order_column not in self.order_columns:
+            abort(400)
+        if order_direction not in ("", "asc", "desc"):
+            abort(400)
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
+        self._checked_order(order_column, order_direction)
+        return super()._get_list_widget(filters, actions=actions, order_column=order_column,
+                                        order_direction=order_direction, **kwargs)
+
     @expose("/export/")
     @has_access
     def export(self):
         """The rows the list shows with the current search and order, all pages, as .xlsx."""
         get_filter_args(self._filters)
-        order = get_order_args().get(self.__class__.__name__) or self.base_order or ("", "")
+        requested = get_order_args().get(self.__class__.__name__)
+        if requested:
+            self._checked_order(*requested)
+        order = requested or self.base_order or ("", "")
         joined = self._filters.get_joined_filters(self._base_filters)
         _, items = self.datamodel.query(joined, order[0], order[1])
         columns = self.export_columns or self.list_columns
@@ -107,6 +123,19 @@ class TollbookModelView(ModelView):
         name = f"{self.export_title}_{today_jst():%Y%m%d}.xlsx"
         return Response(body, mimetype=XLSX, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"})
+
+
+def remove_file_downloads(app):
+    """FAB's ModelView (its own user and role screens included) exposes /<view>/download/<filename>
+    for file columns, reading UPLOAD_FOLDER. Tollbook stores no uploaded files: every such route
+    answers 404 (the Japanese page) instead of a KeyError 500."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule.endswith("/download/<string:filename>"):
+            app.view_functions[rule.endpoint] = _no_file_download
+
+
+def _no_file_download(**_):
+    abort(404)
 
 
 # Headers of the related columns that exports add next to a relation (member.code, member.name).
