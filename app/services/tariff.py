@@ -53,6 +53,44 @@ def rules_for_month(month: str) -> list[Rule]:
     return rules_for(all_rules(), month)
 
 
+def closed_months_using(row: TariffRule) -> list[str]:
+    """The closed months (YYYY-MM, oldest first) whose invoices this rule version was valid in."""
+    from app.models.billing import CLOSED, BillingRun
+
+    rule = parse_rule(rule_as_data(row))
+    months = db.session.scalars(select(BillingRun.month).where(BillingRun.status == CLOSED)
+                                .order_by(BillingRun.month)).all()
+    return [str(month) for month in months if rule.valid_in(str(month))]
+
+
+def ensure_rule_deletable(row: TariffRule) -> None:
+    """A closed month never changes (architecture.md): the rule versions it was billed with stay."""
+    months = closed_months_using(row)
+    if months:
+        shown = "、".join(months[:3]) + ("…" if len(months) > 3 else "")
+        raise DomainError(f"この規則（{row.rule_id}、{row.valid_from}〜）は締め済みの月（{shown}）の請求に"
+                          "使われているため削除できません。使わなくなった規則は valid_to（適用終了日）を入れてください。")
+
+
+def _closed_rules_changed(rules: list[Rule]) -> list[str]:
+    """Rule versions that closed months were billed with must stay as they are in an imported file:
+    present, same parameters, scope and rounding, still valid in those months (valid_to may be set)."""
+    new = {(r.rule_id, r.valid_from): r for r in rules}
+    errors = []
+    for row in db.session.scalars(select(TariffRule).order_by(TariffRule.position)):
+        months = closed_months_using(row)
+        if not months:
+            continue
+        old = parse_rule(rule_as_data(row))
+        rule = new.get((old.rule_id, old.valid_from))
+        if (rule is None or rule.type != old.type or rule.scope != old.scope or rule.rounding != old.rounding
+                or _json_ready(dict(rule.params)) != _json_ready(dict(old.params))
+                or not all(rule.valid_in(month) for month in months)):
+            errors.append(f"規則 {old.rule_id}（{old.valid_from}〜）: 締め済みの月（{months[-1]}）の請求に使われているため、"
+                          "消したり変えたりできません（締め済みの月より後の valid_to を入れるのは可）。")
+    return errors
+
+
 def _json_ready(value):
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -207,6 +245,9 @@ def import_tariff(source, file_name: str | None = None) -> str:
     except DomainError as error:
         raise TariffImportRefused(file_name, [error.message]) from None
     rules = check_tariff_data(load_tariff_yaml(body, file_name), file_name)
+    changed = _closed_rules_changed(rules)
+    if changed:
+        raise TariffImportRefused(file_name, changed)
     session = db.session
     # ORM deletes and inserts (a few dozen rows): the audit log records every rule removed and added.
     for row in session.scalars(select(TariffRule)):

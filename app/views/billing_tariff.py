@@ -32,7 +32,8 @@ from app.domain.tariff import RULE_TYPES, SCOPE_KEYS, parse_rule
 from app.extensions import db
 from app.models.tariff import TariffRule
 from app.services.uploads import display_name
-from app.services.tariff import TariffImportRefused, check_tariff_data, export_tariff, import_tariff
+from app.services.tariff import (TariffImportRefused, check_tariff_data, ensure_rule_deletable, export_tariff,
+                                 import_tariff)
 
 from .base import TollbookModelView
 from .usage import _download
@@ -242,6 +243,9 @@ class TariffRuleView(TollbookModelView):
     def pre_update(self, item):
         item.params = item.params or {}
         item.scope = item.scope or {}
+
+    def pre_delete(self, item):
+        ensure_rule_deletable(item)
 
     @expose("/yaml/")
     @has_access
