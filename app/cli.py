@@ -161,11 +161,9 @@ def import_inbox_command():
     from app.services.inbox import import_inbox
 
     with acting_as("flask etc import-inbox"):
-        results = import_inbox()
+        results = import_inbox(report=click.echo)  # each line as it happens (click.echo flushes)
     if not results:
         click.echo("受信フォルダに新しいファイルはありません。")
-    for line in results:
-        click.echo(line)
     if any(line.startswith("NG") for line in results):
         sys.exit(1)
 

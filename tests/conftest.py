@@ -58,7 +58,9 @@ def app(tmp_path_factory, request):
                               "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": _cheap_hash("no-such-user"),
                               # Tests log in as admin and manager with the password alone; the
                               # two-factor tests switch the requirement back on (test_security_two_factor.py).
-                              "TWO_FACTOR_REQUIRED_ROLES": ()})
+                              "TWO_FACTOR_REQUIRED_ROLES": (),
+                              # Inbox files are dropped by the tests themselves, complete: no wait.
+                              "INBOX_STABLE_SECONDS": 0})
     with application.app_context(), acting_as("test-setup"):
         initialize(ADMIN_PASSWORD)
         _create_test_users()
