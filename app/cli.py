@@ -98,9 +98,11 @@ def import_master_command(path):
         try:
             result = import_master_file(path)
         except MasterImportFailed as failure:
-            click.echo(f"{path}: 取り込めませんでした（{len(failure.errors)}件のエラー）。何も登録していません。", err=True)
+            click.echo(f"{path}: 取り込めませんでした（{failure.total:,}件のエラー）。何も登録していません。", err=True)
             for error in failure.errors:
                 click.echo(f"  {error}", err=True)
+            if failure.truncated:
+                click.echo(f"  …（最初の{len(failure.errors):,}件を表示しました）", err=True)
             sys.exit(1)
     click.echo(f"{path}: {result}")
 

@@ -120,12 +120,53 @@ def _key(text) -> str:
     return key.replace("支店・営業所", "組合員").strip()
 
 
-def read_workbook(source) -> MasterWorkbook:
+@dataclass(frozen=True)
+class Limits:
+    """Bounds checked before and while parsing (issue 8 item 9: a 1.2 MB zip bomb took 432 s and
+    2.9 GB). None: no bound (the service passes the configured ones)."""
+
+    uncompressed_bytes: int | None = None
+    rows: int | None = None
+    members: int = 1_000  # zip members: an .xlsx of three sheets has about a dozen
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1 << 20):,.1f} MB"
+
+
+def _zip_refusal(source, limits: Limits) -> str | None:
+    """Why the .xlsx (a zip) is refused before it is parsed, from its directory alone: the sizes
+    its members unpack to (zipfile never unpacks a member past its declared size, so a lying
+    directory only truncates), and how many members it has."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None  # load_workbook reports it as not an .xlsx
+    finally:
+        source.seek(0)
+    if len(members) > limits.members:
+        return f"ファイルの中身の数が多すぎます（{len(members):,}個、上限 {limits.members:,}個）。"
+    unpacked = sum(member.file_size for member in members)
+    if limits.uncompressed_bytes is not None and unpacked > limits.uncompressed_bytes:
+        return (f"展開後のサイズが大きすぎます（{_mb(unpacked)}、上限 {_mb(limits.uncompressed_bytes)}）。"
+                "ファイルを分けて取り込んでください。")
+    return None
+
+
+def read_workbook(source, limits: Limits = Limits()) -> MasterWorkbook:
     """Read the three sheets (read-only, values not formulas). Missing sheets are simply empty;
     a missing required header is an error, so that no column is silently dropped."""
     result = MasterWorkbook()
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
+    if isinstance(source, str) or hasattr(source, "__fspath__"):
+        with open(source, "rb") as handle:
+            return read_workbook(handle, limits)
+    refusal = _zip_refusal(source, limits)
+    if refusal:
+        result.errors.append(CellError(None, None, None, refusal))
+        return result
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
@@ -139,14 +180,24 @@ def read_workbook(source) -> MasterWorkbook:
                                               "シート「組合員」「車両」「カード」のいずれもありません。ひな形のシート名のままにしてください。"))
         for sheet in SHEETS:
             name = by_key.get(_key(sheet))
-            result.sheets[sheet] = [] if name is None else _read_sheet(book[name], sheet, result)
+            result.sheets[sheet] = [] if name is None else _read_sheet(book[name], sheet, result, limits.rows)
     finally:
         book.close()
     return result
 
 
-def _read_sheet(ws, sheet: str, result: MasterWorkbook) -> list[SheetRow]:
+def _too_many_rows(sheet: str, max_rows: int) -> CellError:
+    return CellError(sheet, None, None, f"行が多すぎます（上限 {max_rows:,}行）。ファイルを分けて取り込んでください。")
+
+
+def _read_sheet(ws, sheet: str, result: MasterWorkbook, max_rows: int | None = None) -> list[SheetRow]:
     specs = {_key(spec.header): spec for spec in COLUMNS[sheet]}
+    declared = ws.max_row if isinstance(getattr(ws, "max_row", None), int) else 0  # the sheet's <dimension>
+    if max_rows is not None and declared > max_rows:
+        result.errors.append(_too_many_rows(sheet, max_rows))
+        return []
+    if hasattr(ws, "reset_dimensions"):  # read-only: read every cell, not only the ones <dimension> claims
+        ws.reset_dimensions()
     rows = ws.iter_rows(values_only=True)
     header = next(rows, None) or ()
     positions: dict[str, int] = {}
@@ -163,6 +214,9 @@ def _read_sheet(ws, sheet: str, result: MasterWorkbook) -> list[SheetRow]:
             result.errors.append(CellError(sheet, 1, spec.header, "この列がありません（1行目の見出しを確認してください）。"))
     out = []
     for number, values in enumerate(rows, start=2):
+        if max_rows is not None and number > max_rows:  # a <dimension> can lie: counted as read
+            result.errors.append(_too_many_rows(sheet, max_rows))
+            return []
         cells = {h: (values[i] if i < len(values) else None) for h, i in positions.items()}
         cells = {h: (v.strip() if isinstance(v, str) else v) for h, v in cells.items()}
         if all(v in (None, "") for v in cells.values()):

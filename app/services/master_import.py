@@ -14,6 +14,7 @@ import io
 import os
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,38 +28,72 @@ from app.domain.kana import normalize_kana
 from app.domain.plate import Plate, parse_plate
 from app.domain.vehicle_class import parse_vehicle_class
 from app.extensions import db
-from app.importers.master_excel import (CARDS, COLUMNS, MEMBERS, VEHICLES, CellError, SheetRow,
+from app.importers.master_excel import (CARDS, COLUMNS, MEMBERS, VEHICLES, CellError, Limits, SheetRow,
                                         read_workbook)
 from app.models import Agency, Card, Member, Vehicle
 from app.models.member import ACTIVE as MEMBER_ACTIVE, BANK_TRANSFER, DIRECT_DEBIT, WITHDRAWN
 
 from .cards import prepare_new_card
+from .uploads import limit, spool_capped, too_large
 
 EVENT_NOTE = "マスタ取込（Excel）"
 
 
 class MasterImportFailed(Exception):
-    """The file has problems; nothing was saved. `errors` lists them in sheet and row order."""
+    """The file has problems; nothing was saved. `errors` lists the first MASTER_IMPORT_MAX_ERRORS
+    of them in sheet and row order; `total` counts them all."""
 
     def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__(f"マスタ取込: {len(self.errors)}件のエラー")
+        errors = list(errors)
+        self.total = len(errors)
+        self.errors = errors[:_max_errors()]
+        super().__init__(f"マスタ取込: {self.total}件のエラー")
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.errors)
 
 
-def import_master_file(source) -> str:
-    """Check the whole workbook, then save it in one transaction. Returns the Japanese summary."""
-    workbook = read_workbook(_readable(source))
+def _max_errors() -> int:
+    try:
+        return limit("MASTER_IMPORT_MAX_ERRORS")
+    except RuntimeError:  # outside an app context (unit use): keep them all
+        return 1 << 62
+
+
+def import_master_file(source, file_name: str | None = None) -> str:
+    """Check the whole workbook, then save it in one transaction. Returns the Japanese summary.
+    `source` is a path or a binary stream (an upload: spooled to an anonymous temporary file, never
+    read into memory whole); the size limits in config.py apply before anything is parsed."""
+    name = file_name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "Excelファイル")
+    try:
+        readable = _readable(source, name)
+    except DomainError as error:
+        raise MasterImportFailed([CellError(None, None, None, error.message)]) from None
+    limits = Limits(uncompressed_bytes=limit("MASTER_IMPORT_MAX_UNCOMPRESSED_BYTES"),
+                    rows=limit("MASTER_IMPORT_MAX_ROWS"))
+    try:
+        workbook = read_workbook(readable, limits)
+    finally:
+        if readable is not source and hasattr(readable, "close"):
+            readable.close()
     if workbook.errors:
         raise MasterImportFailed(workbook.errors)
     plan = _Checker(workbook.headers).check(workbook.sheets)
     return str(_save(plan))
 
 
-def _readable(source):
-    if isinstance(source, (str, os.PathLike, bytes, bytearray)):
-        return source
-    data = source.read()  # an upload (werkzeug FileStorage) or any binary file object
-    return io.BytesIO(data)
+def _readable(source, name: str):
+    maximum = limit("MASTER_IMPORT_MAX_BYTES")
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) > maximum:
+            raise too_large(name, maximum)
+        return io.BytesIO(source)
+    if isinstance(source, (str, os.PathLike)):
+        if os.path.getsize(source) > maximum:
+            raise too_large(name, maximum)
+        return open(source, "rb")
+    return spool_capped(source, maximum, name)  # an upload (werkzeug FileStorage) or any binary stream
 
 
 # ---------------------------------------------------------------- reading cell values

@@ -46,6 +46,26 @@ def read_capped(source, maximum: int, file_name: str) -> bytes:
     return data
 
 
+def spool_capped(source, maximum: int, file_name: str):
+    """A binary stream copied, 1 MiB at a time, into an anonymous temporary file (no name of the
+    client's; gone when closed), refused past `maximum` bytes. Returns the file, at position 0."""
+    import tempfile
+
+    spool = tempfile.TemporaryFile(prefix="tollbook-upload-")
+    size = 0
+    while True:
+        chunk = source.read(CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > maximum:
+            spool.close()
+            raise too_large(file_name, maximum)
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
 def display_name(name, fallback: str = "ファイル") -> str:
     """A file name as text for a message or a report line: the last path part only, control
     characters (newline, tab, escape) and undecodable bytes shown escaped, at most 120 characters.
