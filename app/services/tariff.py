@@ -72,22 +72,20 @@ def ensure_rule_deletable(row: TariffRule) -> None:
                           "使われているため削除できません。使わなくなった規則は valid_to（適用終了日）を入れてください。")
 
 
-def _closed_rules_changed(rules: list[Rule]) -> list[str]:
-    """Rule versions that closed months were billed with must stay as they are in an imported file:
-    present, same parameters, scope and rounding, still valid in those months (valid_to may be set)."""
+def _closed_rules_dropped(rules: list[Rule]) -> list[str]:
+    """Rule versions that closed months were billed with must stay in an imported file: present
+    (same id and valid_from) and still valid in those months (a valid_to after them is fine).
+    Their parameters may change: that is how a wrong rate is fixed before a corrected invoice."""
     new = {(r.rule_id, r.valid_from): r for r in rules}
     errors = []
     for row in db.session.scalars(select(TariffRule).order_by(TariffRule.position)):
         months = closed_months_using(row)
         if not months:
             continue
-        old = parse_rule(rule_as_data(row))
-        rule = new.get((old.rule_id, old.valid_from))
-        if (rule is None or rule.type != old.type or rule.scope != old.scope or rule.rounding != old.rounding
-                or _json_ready(dict(rule.params)) != _json_ready(dict(old.params))
-                or not all(rule.valid_in(month) for month in months)):
-            errors.append(f"規則 {old.rule_id}（{old.valid_from}〜）: 締め済みの月（{months[-1]}）の請求に使われているため、"
-                          "消したり変えたりできません（締め済みの月より後の valid_to を入れるのは可）。")
+        rule = new.get((row.rule_id, row.valid_from))
+        if rule is None or not all(rule.valid_in(month) for month in months):
+            errors.append(f"規則 {row.rule_id}（{row.valid_from}〜）: 締め済みの月（{months[-1]}）の請求に使われているため、"
+                          "消せません（締め済みの月より後の valid_to を入れるのは可）。")
     return errors
 
 
@@ -245,9 +243,9 @@ def import_tariff(source, file_name: str | None = None) -> str:
     except DomainError as error:
         raise TariffImportRefused(file_name, [error.message]) from None
     rules = check_tariff_data(load_tariff_yaml(body, file_name), file_name)
-    changed = _closed_rules_changed(rules)
-    if changed:
-        raise TariffImportRefused(file_name, changed)
+    dropped = _closed_rules_dropped(rules)
+    if dropped:
+        raise TariffImportRefused(file_name, dropped)
     session = db.session
     # ORM deletes and inserts (a few dozen rows): the audit log records every rule removed and added.
     for row in session.scalars(select(TariffRule)):
