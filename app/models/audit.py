@@ -113,4 +113,7 @@ FIELD_LABELS = {
     "credits_issued": "うち貸方", "card_events_billed": "請求したカード異動", "adjustments_billed": "請求した訂正",
     "credits_carried": "繰り越した貸方", "month": "請求月",
     "corrects_invoice_id": "訂正元の請求書", "correction_reason": "訂正理由", "created_by": "登録者",
+    "username": "ログインID", "first_name": "名", "last_name": "姓", "active": "有効", "roles": "ロール",
+    "file_name": "ファイル名", "usage_month": "利用月", "row_count": "件数", "imported_by": "取込者",
+    "imported_at": "取込日時", "replaces_batch_id": "置き換えた取込",
 }

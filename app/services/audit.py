@@ -12,15 +12,43 @@ from app.models import Agency, AuditLog, Card, CardEvent, Member, OperatorSettin
 from app.models.member import MemberAccount
 from app.models.billing import BillingRun, Invoice, InvoiceAdjustment
 from app.models.tariff import TariffRule
-from app.models.usage import IcMaster, ImportProfile
+from app.models.usage import IcMaster, ImportBatch, ImportProfile
 
 from app.models.mixins import now_jst
 
 from .actor import current_actor
 
 AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount, ImportProfile, IcMaster,
-           TariffRule, BillingRun, Invoice, InvoiceAdjustment)
+           TariffRule, BillingRun, Invoice, InvoiceAdjustment, ImportBatch)
 _SKIP = {"created_at", "updated_at"}
+# FAB's users and roles are audited too (who may do what: issue 8 item 15), but never the password
+# hash, and not the login counters FAB updates at every login (logins have their own entries).
+_SKIP_BY_TABLE = {"ab_user": {"password", "last_login", "login_count", "fail_login_count", "changed_on",
+                              "created_on", "changed_by_fk", "created_by_fk"}}
+
+
+def _audited() -> tuple:
+    """AUDITED plus FAB's user and role classes (known once AppBuilder is set up)."""
+    from app.extensions import appbuilder
+
+    sm = getattr(appbuilder, "sm", None)
+    return AUDITED + ((sm.user_model, sm.role_model) if sm is not None else ())
+
+
+def _role_names(roles) -> list[str]:
+    return sorted(str(getattr(role, "name", role)) for role in roles)
+
+
+def _role_changes(obj) -> tuple[dict, dict]:
+    """A user's roles (a many-to-many collection, which is_modified leaves out) before → after."""
+    if getattr(obj, "__tablename__", None) != "ab_user":
+        return {}, {}
+    history = inspect(obj).attrs.roles.history
+    if not history.has_changes():
+        return {}, {}
+    kept = list(history.unchanged or ())
+    return ({"roles": _role_names(kept + list(history.deleted or ()))},
+            {"roles": _role_names(kept + list(history.added or ()))})
 
 
 def _plain(value):
@@ -32,11 +60,15 @@ def _plain(value):
 
 
 def _columns(obj) -> list:
-    return [c for c in inspect(obj).mapper.column_attrs if c.key not in _SKIP]
+    skip = _SKIP | _SKIP_BY_TABLE.get(getattr(obj, "__tablename__", ""), set())
+    return [c for c in inspect(obj).mapper.column_attrs if c.key not in skip]
 
 
 def _snapshot(obj) -> dict:
-    return {attr.key: _plain(getattr(obj, attr.key)) for attr in _columns(obj)}
+    values = {attr.key: _plain(getattr(obj, attr.key)) for attr in _columns(obj)}
+    if getattr(obj, "__tablename__", None) == "ab_user":
+        values["roles"] = _role_names(obj.__dict__.get("roles") or ())  # no lazy load inside a flush
+    return values
 
 
 def _changes(obj) -> tuple[dict, dict]:
@@ -58,16 +90,20 @@ def _entry(obj, action, before, after):
 
 def _before_flush(session: Session, flush_context, instances):
     pending = session.info.setdefault("audit_pending", [])
+    audited = _audited()
     for obj in session.new:
-        if isinstance(obj, AUDITED):
+        if isinstance(obj, audited):
             pending.append(_entry(obj, "create", None, None))
     for obj in session.dirty:
-        if isinstance(obj, AUDITED) and session.is_modified(obj, include_collections=False):
+        if isinstance(obj, audited) and session.is_modified(obj):
             before, after = _changes(obj)
+            role_before, role_after = _role_changes(obj)
+            before.update(role_before)
+            after.update(role_after)
             if after:
                 pending.append(_entry(obj, "update", before, after))
     for obj in session.deleted:
-        if isinstance(obj, AUDITED):
+        if isinstance(obj, audited):
             pending.append(_entry(obj, "delete", _snapshot(obj), None))
 
 

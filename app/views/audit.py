@@ -11,7 +11,9 @@ from .formatting import date_jp
 ACTIONS = {"create": "登録", "update": "変更", "delete": "削除", "close": "締め", **LOGIN_ACTIONS}
 TABLES = {"member": "組合員", "agency": "代理店", "vehicle": "車両", "card": "カード", "card_event": "カード異動",
           "operator_settings": "運営者設定", "member_account": "ポータルアカウント",
-          "import_profile": "取込形式", "ic_master": "ICマスタ", "ab_user": "ログイン"}
+          "import_profile": "取込形式", "ic_master": "ICマスタ", "ab_user": "ログイン", "ab_role": "ロール",
+          "import_batch": "走行明細の取込", "tariff_rule": "料金表", "billing_run": "請求処理", "invoice": "請求書",
+          "invoice_adjustment": "訂正"}
 
 
 class AuditLogView(TollbookModelView):
