@@ -50,7 +50,7 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     if run.status != DRAFT:
         raise DomainError(f"{month} は締め済みです（{run.closed_at:%Y/%m/%d %H:%M} {run.closed_by}）。")
     inputs = gather(month)
-    reasons = [str(w) for w in billing_warnings(month, inputs.cards_in_force()) if w.blocking]
+    reasons = [str(w) for w in billing_warnings(month, inputs.cards_in_force(), inputs.groups) if w.blocking]
     earlier = session.scalars(select(BillingRun.month).where(BillingRun.month < month, BillingRun.status == DRAFT)
                               .order_by(BillingRun.month)).all()
     if earlier:

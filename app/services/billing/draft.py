@@ -125,7 +125,7 @@ def _write_draft(month: str) -> tuple[BillingRun, bool, dict]:
     run.input_fingerprint = inputs.fingerprint()
     run.input_stamp = input_stamp(month)
     session.flush()
-    run.draft_warnings = [dataclasses.asdict(w) for w in billing_warnings(month, inputs.cards_in_force())]
+    run.draft_warnings = [dataclasses.asdict(w) for w in billing_warnings(month, inputs.cards_in_force(), inputs.groups)]
     timings["warnings"] = time.perf_counter() - clock
     return run, created, timings
 

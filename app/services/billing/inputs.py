@@ -49,6 +49,7 @@ class Inputs:
     contract_total: int  # 契約単位割引 received, computed
     event_ids: list
     contract_results: list = field(default_factory=list)  # ContractResult per contract_discount rule
+    groups: list | None = None  # the month's UsageGroups (all members): the warnings count from them
 
     def cards_in_force(self) -> dict[int, list[tuple[int, str, str]]]:
         return {member_id: member.active_cards for member_id, member in self.members.items()}
@@ -236,7 +237,8 @@ def _member_infos(member_ids: set) -> dict[int, MemberInfo]:
 def gather(month: str, reissue_of: Invoice | None = None) -> Inputs:
     rules = rules_for_month(month)
     non_taxable = [NonTaxableUsage(r) for r in rules if r.type == NonTaxableUsage.name]
-    usage = member_usages(usage_groups(month, non_taxable), non_taxable)
+    groups = usage_groups(month, non_taxable)
+    usage = member_usages(groups, non_taxable)
     only = reissue_of.member_id if reissue_of is not None else None
     events = _events(month, only)
     if reissue_of is not None:
@@ -268,7 +270,7 @@ def gather(month: str, reissue_of: Invoice | None = None) -> Inputs:
             members[member_id].events.append(CardEventFee(event_id, kind, card_id, number, card_kind))
     usage_rows = [(m, u) for m, mu in sorted(usage.items()) for u in mu.usages]
     return Inputs(month, rules, members, infos, usage_rows, sum(r.discount for r in contract_results),
-                  [e[0] for e in events], contract_results)
+                  [e[0] for e in events], contract_results, groups)
 
 
 def correction_chain(invoice: Invoice) -> list[int]:
