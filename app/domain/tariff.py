@@ -125,3 +125,32 @@ def parse_tariff(data: dict) -> list[Rule]:
 def rules_for(rules: list[Rule], month: str) -> list[Rule]:
     """The rules valid in `month`: for each id, the version whose period contains the month."""
     return sorted((r for r in rules if r.valid_in(month)), key=lambda r: (r.type, r.rule_id))
+
+
+def json_ready(value):
+    """A parameter value as JSON keeps it (dates as YYYY-MM-DD, decimals as text: no float rounding)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def line_rule_params(rule_id: str | None, rules: list[Rule]) -> list[dict] | None:
+    """The rule versions an invoice line was computed with, as the line keeps them (issue 8 item 15):
+    a rule may be corrected after its month closed, and the closed invoice must still say which
+    parameters, rounding and version (valid_from) it was billed with. A line made of two rules
+    ('ruleA+ruleB', member_discount.py) keeps both; a line without a rule (adjustment, carried credit)
+    keeps nothing."""
+    if not rule_id:
+        return None
+    by_id = {rule.rule_id: rule for rule in rules}
+    kept = [{"id": rule.rule_id, "label": rule.label, "type": rule.type, "valid_from": str(rule.valid_from),
+             "valid_to": str(rule.valid_to) if rule.valid_to else None, "params": json_ready(dict(rule.params)),
+             "rounding": rule.rounding}
+            for rule in (by_id.get(part) for part in rule_id.split("+")) if rule is not None]
+    return kept or None

@@ -151,6 +151,9 @@ class InvoiceLine(Model):
     tax_category = Column(String(10), nullable=False)  # 10% / 不課税
     rule_id = Column(String(130))
     breakdown = Column(Text)
+    # The rule versions the line was computed with (id, valid_from, params, rounding): a rule corrected
+    # after the month closed does not change what the closed invoice says it used (issue 8 item 15).
+    rule_params = Column(JSON)
 
     def kind_name(self) -> str:
         return LINE_KINDS.get(self.kind, self.kind)

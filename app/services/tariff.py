@@ -5,6 +5,7 @@ app/tariffs/default.yaml, described in docs/tariff.md); `flask etc tariff import
 file and then replaces all rules in one transaction (nothing changes when any rule is wrong). A month
 is always billed with the versions valid in it (`rules_for_month`)."""
 import datetime as dt
+import json
 from pathlib import Path
 
 import yaml
@@ -12,7 +13,7 @@ from sqlalchemy import delete, func, select
 
 from app.domain.errors import DomainError
 from app.domain.month import Month
-from app.domain.tariff import Rule, parse_rule, rules_for
+from app.domain.tariff import Rule, json_ready, line_rule_params, parse_rule, rules_for
 from app.extensions import db
 from app.models.tariff import TariffRule
 
@@ -53,6 +54,13 @@ def rules_for_month(month: str) -> list[Rule]:
     return rules_for(all_rules(), month)
 
 
+def line_rule_params_json(rule_id: str | None, rules: list[Rule]) -> str | None:
+    """invoice_line.rule_params as the bulk insert writes it (JSON text; the draft's lines go through
+    COPY / executemany, not the ORM): the rule versions the line was computed with."""
+    kept = line_rule_params(rule_id, rules)
+    return None if kept is None else json.dumps(kept, ensure_ascii=False)
+
+
 def closed_months_using(row: TariffRule) -> list[str]:
     """The closed months (YYYY-MM, oldest first) whose invoices this rule version was valid in."""
     from app.models.billing import CLOSED, BillingRun
@@ -89,19 +97,9 @@ def _closed_rules_dropped(rules: list[Rule]) -> list[str]:
     return errors
 
 
-def _json_ready(value):
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    return value
-
-
 def _rows_of(rules: list[Rule]) -> list[TariffRule]:
     return [TariffRule(rule_id=r.rule_id, type=r.type, label=r.label, valid_from=r.valid_from, valid_to=r.valid_to,
-                       params=_json_ready(dict(r.params)),
+                       params=json_ready(dict(r.params)),
                        scope={k: v for k, v in vars(r.scope).items() if v is not None},
                        rounding=r.rounding, position=i)
             for i, r in enumerate(rules)]

@@ -19,6 +19,7 @@ from ..actor import current_actor
 from ..bulk import bulk_insert
 from ..month_lock import lock_month
 from ..months import ensure_month_open
+from ..tariff import line_rule_params_json
 from ..unit_of_work import unit_of_work
 from .inputs import Inputs, gather, input_stamp
 from .review import BillingWarning, billing_warnings, computed_discounts
@@ -182,7 +183,8 @@ def write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra
             charge = line.charge
             position += 1
             lines.append((invoice_id, position, charge.kind, charge.description[:200], charge.card_id, charge.amount,
-                          charge.tax_category, charge.rule_id or None, line.breakdown))
+                          charge.tax_category, charge.rule_id or None, line.breakdown,
+                          line_rule_params_json(charge.rule_id, inputs.rules)))
         for subtotal in result.subtotals:
             subtotals.append((invoice_id, subtotal.category, subtotal.total_including_tax, subtotal.tax))
     bulk_insert(_line, LINE_COLUMNS, lines)
@@ -204,7 +206,7 @@ def write_discounts(run_id: int, month: str, inputs: Inputs) -> None:
 
 
 LINE_COLUMNS = ("invoice_id", "position", "kind", "description", "card_id", "amount", "tax_category", "rule_id",
-                "breakdown")
+                "breakdown", "rule_params")
 SUBTOTAL_COLUMNS = ("invoice_id", "category", "total_including_tax", "tax")
 
 

@@ -1,0 +1,22 @@
+"""issue 8 item 15: what an invoice line keeps of the rules it was computed with."""
+import datetime as dt
+from decimal import Decimal
+
+from app.domain.tariff import Rule, line_rule_params
+
+
+def _rule(rule_id, **params):
+    return Rule(rule_id, "member_discount", f"{rule_id}の割引", dt.date(2026, 4, 1), None, params, rounding="half_up")
+
+
+def test_a_line_of_two_rules_keeps_both_and_a_line_without_a_rule_keeps_nothing():
+    rules = [_rule("a", rate=Decimal("0.05")), _rule("b", rate="0.10", since=dt.date(2026, 5, 1)), _rule("c")]
+    kept = line_rule_params("a+b", rules)
+    assert [k["id"] for k in kept] == ["a", "b"]
+    assert kept[0] == {"id": "a", "label": "aの割引", "type": "member_discount", "valid_from": "2026-04-01",
+                       "valid_to": None, "params": {"rate": "0.05"}, "rounding": "half_up"}
+    assert kept[1]["params"] == {"rate": "0.10", "since": "2026-05-01"}
+    assert line_rule_params(None, rules) is None
+    assert line_rule_params("", rules) is None
+    # Adjustment and carried-credit lines name their source, never a tariff rule.
+    assert line_rule_params("adjustment:7", rules) is None and line_rule_params("carried:3", rules) is None
