@@ -61,10 +61,12 @@ def _max_errors() -> int:
         return 1 << 62
 
 
-def import_master_file(source, file_name: str | None = None) -> str:
+def import_master_file(source, file_name: str | None = None, progress=None) -> str:
     """Check the whole workbook, then save it in one transaction. Returns the Japanese summary.
     `source` is a path or a binary stream (an upload: spooled to an anonymous temporary file, never
-    read into memory whole); the size limits in config.py apply before anything is parsed."""
+    read into memory whole); the size limits in config.py apply before anything is parsed.
+    `progress(rows=…, sheets_done=…, sheets_total=…)`, if given, is called as each sheet has been
+    checked (the screen's progress bar; the import runs in the background there)."""
     name = file_name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "Excelファイル")
     try:
         readable = _readable(source, name)
@@ -79,7 +81,7 @@ def import_master_file(source, file_name: str | None = None) -> str:
             readable.close()
     if workbook.errors:
         raise MasterImportFailed(workbook.errors)
-    plan = _Checker(workbook.headers).check(workbook.sheets)
+    plan = _Checker(workbook.headers, progress).check(workbook.sheets)
     return str(_save(plan))
 
 
@@ -243,10 +245,11 @@ def _plate_key(plate: Plate) -> tuple:
 
 
 class _Checker:
-    def __init__(self, headers: dict):
+    def __init__(self, headers: dict, progress=None):
         self.headers = headers
         self.errors: list[CellError] = []
         self.plan = _Plan()
+        self.progress = progress or (lambda **fields: None)
 
     def rows(self, sheets, sheet):
         return [_Row(sheet, row, self.headers.get(sheet, set()), self.errors) for row in sheets.get(sheet, [])]
@@ -254,9 +257,13 @@ class _Checker:
     def check(self, sheets) -> _Plan:
         members, vehicles, cards = (self.rows(sheets, s) for s in (MEMBERS, VEHICLES, CARDS))
         self._load_members(members + vehicles + cards)
+        self.progress(rows=0, sheets_done=0, sheets_total=3)
         file_members = self._check_members(members)
+        self.progress(rows=len(members), sheets_done=1, sheets_total=3)
         file_vehicles = self._check_vehicles(vehicles, file_members)
+        self.progress(rows=len(members) + len(vehicles), sheets_done=2, sheets_total=3)
         self._check_cards(cards, file_members, file_vehicles)
+        self.progress(rows=len(members) + len(vehicles) + len(cards), sheets_done=3, sheets_total=3)
         if self.errors:
             order = {MEMBERS: 0, VEHICLES: 1, CARDS: 2}
             self.errors.sort(key=lambda e: (order.get(e.sheet, -1), e.row or 0))

@@ -8,20 +8,13 @@
    bar; when the job ends it opens /usage/upload/?job=<job>, which shows the summary or the
    Japanese error table (downloadable as CSV).
 
-Job status lives in a small in-process dict guarded by a lock: Tollbook runs as one process
-(`python run.py`: one process, several threads). With several worker
-processes a status request could reach a process that does not know the job; such a deployment
-would need the status in the database instead. One import runs at a time.
+The job mechanism (registry, thread, one import at a time) is app/views/jobs.py, shared with マスタ取込.
 """
 import csv
 import dataclasses
 import io
 import logging
 import os
-import shutil
-import tempfile
-import threading
-import time
 import uuid
 from urllib.parse import quote
 
@@ -36,96 +29,38 @@ from app.domain.month import Month
 from app.exports.excel import csv_text
 from app.extensions import db
 from app.models.usage import ImportProfile
-from app.services.actor import acting_as
 from app.services.uploads import display_name
 from app.services.usage_import import ImportRefused, import_usage_file
 
+from .jobs import (DONE, FAILED, REFUSED, RUNNING, STATE_NAMES, JobRefused, JobRegistry, busy_message, own_job,
+                   save_upload, started, status_answer, wants_json)
 from .usage import month_jp
 from .formatting import yen
 
 log = logging.getLogger(__name__)
 
-RUNNING, DONE, REFUSED, FAILED = "running", "done", "refused", "failed"
-STATE_NAMES = {RUNNING: "取込中", DONE: "取込完了", REFUSED: "取り込めませんでした", FAILED: "エラー"}
-KEEP_SECONDS = 6 * 3600
-KEEP_JOBS = 50
 ERROR_HEADERS = ("ファイル", "行", "列", "値", "内容")
 
-_jobs: dict[str, dict] = {}
-_lock = threading.Lock()
+_registry = JobRegistry("usage")
+_jobs, _lock, get_job = _registry.jobs, _registry.lock, _registry.get
+__all__ = ["DONE", "FAILED", "REFUSED", "RUNNING", "UsageUploadView", "get_job"]
 
 
-def _update(job_id: str, **values):
-    with _lock:
-        if job_id in _jobs:
-            _jobs[job_id].update(values)
+def _work(path: str, profile: str, month: str | None, replace: bool, file_name: str):
+    """The import, in the job's thread (own app context, acting as the uploader)."""
 
-
-def get_job(job_id: str) -> dict | None:
-    with _lock:
-        job = _jobs.get(job_id)
-        return dict(job) if job else None
-
-
-def _running_job() -> dict | None:
-    with _lock:
-        return next((dict(j) for j in _jobs.values() if j["state"] == RUNNING), None)
-
-
-def _claim(job_id: str, job: dict) -> dict | None:
-    """Register a new running job unless one runs already; returns the running one (not registered then)."""
-    with _lock:
-        running = next((dict(j) for j in _jobs.values() if j["state"] == RUNNING), None)
-        if running is not None:
-            return running
-        _jobs[job_id] = {"id": job_id, **job, "state": RUNNING, "bytes_done": 0, "bytes_total": 0, "rows": 0,
-                         "started": time.time(), "finished": None, "summary": None, "errors": [], "message": ""}
-        return None
-
-
-def _forget(job_id: str):
-    with _lock:
-        _jobs.pop(job_id, None)
-
-
-def _prune():
-    with _lock:
-        now = time.time()
-        finished = sorted((j for j in _jobs.values() if j["state"] != RUNNING), key=lambda j: j["started"])
-        for job in finished[:-KEEP_JOBS] + [j for j in finished if now - j["started"] > KEEP_SECONDS]:
-            _jobs.pop(job["id"], None)
-
-
-def _run(app, job_id: str, path: str, username: str, user_id: int | None, profile: str, month: str | None,
-         replace: bool, file_name: str):
-    """The import, in its own thread: own app context (own database session), acting as the uploader."""
-
-    def progress(done, total, rows):
-        _update(job_id, bytes_done=done, bytes_total=total, rows=rows)
-
-    try:
-        with app.app_context(), acting_as(username, user_id):
-            try:
-                summary = import_usage_file(path, profile, usage_month=month, replace=replace,
-                                            file_name=file_name, progress=progress)
-            except ImportRefused as refused:
-                _update(job_id, state=REFUSED, message=refused.message,
-                        errors=[dataclasses.astuple(e) for e in refused.errors])
-            except DomainError as error:
-                _update(job_id, state=REFUSED, message=error.message, errors=[])
-            except Exception:  # noqa: BLE001  shown as a Japanese message; the log keeps the trace
-                log.exception("usage import job %s failed", job_id)
-                _update(job_id, state=FAILED, errors=[],
-                        message="取込中に予期しないエラーが発生しました。何も登録していません。管理者に連絡してください。")
-            else:
-                _update(job_id, state=DONE, summary=dataclasses.asdict(summary), message=str(summary),
-                        rows=summary.rows)
-    finally:
-        _update(job_id, finished=time.time())
+    def run(progress):
         try:
-            os.unlink(path)
-        except OSError:
-            pass
+            summary = import_usage_file(path, profile, usage_month=month, replace=replace, file_name=file_name,
+                                        progress=lambda done, total, rows: progress(bytes_done=done,
+                                                                                    bytes_total=total, rows=rows))
+        except ImportRefused as refused:
+            raise JobRefused(refused.message, errors=[dataclasses.astuple(e) for e in refused.errors]) from None
+        except DomainError as error:
+            raise JobRefused(error.message, errors=[]) from None
+        return {"summary": dataclasses.asdict(summary), "message": str(summary), "rows": summary.rows}
+
+    return run
 
 
 def _public(job: dict) -> dict:
@@ -149,10 +84,7 @@ class UsageUploadView(BaseView):
         return db.session.scalars(select(ImportProfile).order_by(ImportProfile.id)).all()
 
     def _own_job(self, job_id: str) -> dict | None:
-        job = get_job(job_id)
-        if job is None or job["user"] != current_user.username:
-            return None
-        return job
+        return own_job(_registry, job_id)
 
     @expose("/", methods=["GET"])
     @has_access
@@ -161,14 +93,14 @@ class UsageUploadView(BaseView):
         if request.args.get("job") and job is None:
             flash("取込の状況が見つかりません（サーバーが再起動したか、時間が経ちました）。取込一覧で結果を確認してください。",
                   "warning")
-        running = _running_job()
+        running = _registry.running()
         return self.render_template(
             "tollbook/usage_upload.html", profiles=self._profiles(), job=job, running=running,
             public=_public(job) if job else None, csrf_token=generate_csrf, yen=yen, month_jp=month_jp,
             error_headers=ERROR_HEADERS, selected=request.args.get("profile") or "etc-meisai")
 
     def _refuse(self, message: str, status: int = 400):
-        if _wants_json():
+        if wants_json():
             return jsonify({"error": message}), status
         flash(message, "danger")
         return redirect(url_for("UsageUploadView.upload"))
@@ -190,48 +122,30 @@ class UsageUploadView(BaseView):
                 return self._refuse(error.message)
         replace = request.form.get("replace") in ("1", "on", "true", "y")
         file_name = display_name(upload.filename)  # shown and recorded; the saved copy has a random name
-        _prune()
+        _registry.prune()
         job_id = uuid.uuid4().hex
-        # The job is registered (atomically with the check that none runs) BEFORE the upload is
-        # copied: copying a large file takes a while, and a second upload arriving meanwhile must
-        # see this one. Checking first and registering after the copy let both through.
-        running = _claim(job_id, {"user": current_user.username, "file_name": file_name, "profile": profile,
-                                  "month": month, "replace": replace})
+        running = _registry.claim(job_id, {"user": current_user.username, "file_name": file_name,
+                                           "profile": profile, "month": month, "replace": replace})
         if running is not None:
-            return self._refuse(f"{running['user']} さんの取込（{running['file_name']}）が実行中です。"
-                                "終わってからもう一度取り込んでください。", 409)
-        handle, path = tempfile.mkstemp(prefix="tollbook-upload-", suffix=".dat")
+            return self._refuse(busy_message(running), 409)
         try:
-            with os.fdopen(handle, "wb") as out:
-                shutil.copyfileobj(upload.stream, out, 1 << 20)
+            path = save_upload(upload.stream)
         except OSError:
-            os.unlink(path)
             log.exception("saving the upload failed")
-            _forget(job_id)
+            _registry.forget(job_id)
             return self._refuse("ファイルを保存できませんでした（ディスクの空き容量を確認してください）。", 500)
         except BaseException:  # the browser went away mid-upload …: the claim must not block the next one
-            os.unlink(path)
-            _forget(job_id)
+            _registry.forget(job_id)
             raise
-        _update(job_id, bytes_total=os.path.getsize(path))
-        thread = threading.Thread(
-            target=_run, name=f"usage-import-{job_id[:8]}", daemon=True,
-            args=(current_app._get_current_object(), job_id, path, current_user.username, current_user.id, profile,
-                  month, replace, file_name))
-        thread.start()
-        status_url = url_for("UsageUploadView.status", job_id=job_id)
-        result_url = url_for("UsageUploadView.upload", job=job_id)
-        if _wants_json():
-            return jsonify({"job": job_id, "status_url": status_url, "result_url": result_url}), 202
-        return redirect(result_url)
+        _registry.update(job_id, bytes_total=os.path.getsize(path))
+        _registry.start(current_app._get_current_object(), job_id, _work(path, profile, month, replace, file_name),
+                        current_user.username, current_user.id, cleanup=lambda: os.unlink(path))
+        return started("UsageUploadView", job_id)
 
     @expose("/status/<job_id>")
     @has_access
     def status(self, job_id):
-        job = self._own_job(job_id)
-        if job is None:
-            return jsonify({"error": "取込の状況が見つかりません。"}), 404
-        return jsonify(_public(job))
+        return status_answer(self._own_job(job_id), _public)
 
     @expose("/errors/<job_id>")
     @has_access
@@ -252,6 +166,3 @@ class UsageUploadView(BaseView):
         return Response(body.encode("utf-8"), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
-
-def _wants_json() -> bool:
-    return request.headers.get("X-Requested-With") == "XMLHttpRequest" or request.accept_mimetypes.best == "application/json"

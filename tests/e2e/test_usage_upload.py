@@ -79,7 +79,10 @@ def test_staff_uploads_a_usage_file_and_sees_the_batch_and_the_unknown_card(page
     expect(page.locator("#upload-progress")).to_be_visible()  # the bar shows while uploading / importing
     page.unroute("**/usage/upload/status/**")
     for route in held:
-        route.continue_()
+        try:
+            route.continue_()
+        except Exception as error:  # noqa: BLE001  unroute() may have let it through already
+            assert "already handled" in str(error), error
     expect(page.locator("#import-summary")).to_be_visible(timeout=30_000)
     expect(page).to_have_url(re.compile(r"/usage/upload/\?job=[0-9a-f]+"))
     expect(page.locator("#import-summary")).to_contain_text("取り込みました。")

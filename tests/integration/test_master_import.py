@@ -68,6 +68,30 @@ def assert_nothing_saved(db):
     assert (count(db, Member), count(db, Vehicle), count(db, Card), count(db, CardEvent)) == (0, 0, 0, 0)
 
 
+def wait_for_job(job_id: str, seconds: float = 60) -> dict:
+    """The master import job once it has ended (it runs in a background thread)."""
+    import time
+
+    from app.views import master_import as view
+    deadline = time.monotonic() + seconds
+    while (job := view.get_job(job_id))["state"] == "running":
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+    return job
+
+
+def upload_master(client, file, name: str):
+    """Post the file as the screen's form does; when the import started (a redirect to its job
+    page), wait for the job and return the job page, else the immediate answer (a refusal)."""
+    answer = client.post("/master-import/", data={"file": (file, name)}, content_type="multipart/form-data")
+    if answer.status_code != 302:
+        return answer
+    location = answer.headers["Location"]
+    assert "/master-import/?job=" in location, location
+    wait_for_job(location.rsplit("=", 1)[1])
+    return client.get(location)
+
+
 def failure_of(path) -> list:
     with pytest.raises(MasterImportFailed) as caught:
         import_master_file(str(path))
@@ -299,8 +323,7 @@ def test_staff_upload_the_file_and_see_the_summary_or_the_error_table(staff_clie
     assert "マスタ取込（Excel）" in html and 'name="csrf_token"' in html and 'type="file"' in html
 
     bad = write_book(tmp_path / "bad.xlsx", vehicles=replaced(VEHICLES, 0, 1, "品川 300 お 12-34"))
-    page = staff_client.post("/master-import/", data={"file": (bad.open("rb"), "bad.xlsx")},
-                             content_type="multipart/form-data")
+    page = upload_master(staff_client, bad.open("rb"), "bad.xlsx")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "何も登録していません" in html
@@ -309,8 +332,7 @@ def test_staff_upload_the_file_and_see_the_summary_or_the_error_table(staff_clie
     assert_nothing_saved(db)
 
     good = write_book(tmp_path / "good.xlsx")
-    page = staff_client.post("/master-import/", data={"file": (good.open("rb"), "good.xlsx")},
-                             content_type="multipart/form-data")
+    page = upload_master(staff_client, good.open("rb"), "good.xlsx")
     assert "組合員 3件・車両 4件・カード 5件を登録しました。" in page.get_data(as_text=True)
     assert count(db, Card) == 5
     assert db.session.scalar(select(CardEvent.entered_by).limit(1)) == "staff"
@@ -391,3 +413,74 @@ def test_the_documentation_describes_every_column_of_the_template():
         for spec in specs:
             assert f"| {spec.header} |" in text, (sheet, spec.header)
     assert "flask etc import-master" in text and "Excelに出力" in text
+
+
+def _poll(client, status_url: str, seconds: float = 60) -> dict:
+    import time
+    deadline = time.monotonic() + seconds
+    while (status := client.get(status_url, headers={"X-Requested-With": "XMLHttpRequest"}).get_json())["state"] \
+            == "running":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    return status
+
+
+def test_the_screen_answers_at_once_with_a_job_and_polling_reaches_the_summary_or_the_errors(
+        app, staff_client, db, tmp_path, monkeypatch):
+    """issue 8 item 9: the import runs in the background; the POST returns 202 with the job while
+    the import is held, the status says running, then the summary (or the error list) is shown."""
+    import threading
+
+    from app.views import master_import as view
+    held, release = threading.Event(), threading.Event()
+    real = view.import_master_file
+
+    def held_import(*args, **kwargs):
+        held.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(view, "import_master_file", held_import)
+    good = write_book(tmp_path / "good.xlsx")
+    answer = staff_client.post("/master-import/", data={"file": (good.open("rb"), "good.xlsx")},
+                               content_type="multipart/form-data", headers={"X-Requested-With": "XMLHttpRequest"})
+    try:
+        assert answer.status_code == 202
+        started = answer.get_json()
+        assert held.wait(30)
+        status = staff_client.get(started["status_url"]).get_json()
+        assert status["state"] == "running" and status["file_name"] == "good.xlsx"
+        assert count(db, Card) == 0
+        page = staff_client.get(started["result_url"]).get_data(as_text=True)
+        assert "good.xlsx を確認しています" in page and 'id="progress-bar"' in page
+        # a second upload while the first runs is refused, in Japanese, and starts nothing
+        second = staff_client.post("/master-import/", data={"file": (good.open("rb"), "again.xlsx")},
+                                   content_type="multipart/form-data",
+                                   headers={"X-Requested-With": "XMLHttpRequest"})
+        assert second.status_code == 409
+        assert "staff さんの取込（good.xlsx）が実行中です。終わってからもう一度取り込んでください。" \
+            == second.get_json()["error"]
+    finally:
+        release.set()
+    status = _poll(staff_client, started["status_url"])
+    assert status["state"] == "done" and status["percent"] == 100
+    assert status["rows"] == len(MEMBERS) + len(VEHICLES) + len(CARDS) and status["sheets_done"] == 3
+    assert status["message"] == "組合員 3件・車両 4件・カード 5件を登録しました。"
+    page = staff_client.get(started["result_url"]).get_data(as_text=True)
+    assert "good.xlsx: 組合員 3件・車両 4件・カード 5件を登録しました。" in page
+    assert count(db, Card) == 5
+    assert db.session.scalar(select(CardEvent.entered_by).limit(1)) == "staff"  # the thread acts as the uploader
+
+    monkeypatch.setattr(view, "import_master_file", real)
+    bad = write_book(tmp_path / "bad.xlsx", vehicles=replaced(VEHICLES, 1, 1, "品川 300 お 12-34"),
+                     cards=replaced(CARDS, 2, 0, "1234"))
+    answer = staff_client.post("/master-import/", data={"file": (bad.open("rb"), "bad.xlsx")},
+                               content_type="multipart/form-data", headers={"X-Requested-With": "XMLHttpRequest"})
+    assert answer.status_code == 202
+    status = _poll(staff_client, answer.get_json()["status_url"])
+    assert status["state"] == "refused"
+    page = staff_client.get(answer.get_json()["result_url"]).get_data(as_text=True)
+    assert "bad.xlsx: 取り込めませんでした（2件のエラー）。何も登録していません。" in page
+    assert "<td>車両</td><td>3</td><td>車両番号</td>" in page and "<td>カード</td><td>4</td><td>カード番号</td>" in page
+    assert count(db, Card) == 5  # all or nothing: the bad file changed nothing
+    assert "取り込めませんでした" not in page.split("</h2>", 1)[0]

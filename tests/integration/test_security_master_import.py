@@ -13,7 +13,7 @@ from app.importers.master_excel import template_bytes
 from app.services.actor import acting_as
 from app.services.master_import import MasterImportFailed, import_master_file
 from tests.integration.measure import run_measured
-from tests.integration.test_master_import import (MEMBER_HEADERS, MEMBERS, assert_nothing_saved, replaced,
+from tests.integration.test_master_import import (MEMBER_HEADERS, MEMBERS, assert_nothing_saved, replaced, upload_master,
                                                   write_book)
 
 
@@ -68,8 +68,7 @@ def test_the_screen_refuses_a_zip_bomb(staff_client, app, db, tmp_path, monkeypa
     # must fail the test, not take the machine's memory (the big one is measured in a child above).
     monkeypatch.setitem(app.config, "MASTER_IMPORT_MAX_UNCOMPRESSED_BYTES", 1 << 20)
     small = zip_bomb(tmp_path / "small.xlsx", rows=50_000)
-    response = staff_client.post("/master-import/", data={"file": (io.BytesIO(small.read_bytes()), "bomb.xlsx")},
-                                 content_type="multipart/form-data")
+    response = upload_master(staff_client, io.BytesIO(small.read_bytes()), "bomb.xlsx")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "bomb.xlsx: 取り込めませんでした（1件のエラー）" in page and "展開後のサイズが大きすぎます" in page
@@ -81,8 +80,9 @@ def test_an_upload_over_the_size_limit_is_refused_naming_the_limit(staff_client,
     monkeypatch.setitem(app.config, "MASTER_IMPORT_MAX_BYTES", 4096)
     body = write_book(tmp_path / "big.xlsx").read_bytes()
     assert len(body) > 4096
-    page = staff_client.post("/master-import/", data={"file": (io.BytesIO(body), "big.xlsx")},
-                             content_type="multipart/form-data").get_data(as_text=True)
+    answer = upload_master(staff_client, io.BytesIO(body), "big.xlsx")
+    assert answer.status_code == 400  # refused at once, before any job starts
+    page = answer.get_data(as_text=True)
     assert "big.xlsx: ファイルが大きすぎます（上限 4 KB）" in page
     assert_nothing_saved(db)
     with acting_as("test"), pytest.raises(MasterImportFailed) as failure:  # the CLI's path too
@@ -130,8 +130,7 @@ def test_the_error_list_keeps_the_first_errors_and_the_count(staff_client, app, 
         import_master_file(str(path))
     assert failure.value.total == 8 and len(failure.value.errors) == 3 and failure.value.truncated
     assert [e.row for e in failure.value.errors] == [2, 3, 4]
-    page = staff_client.post("/master-import/", data={"file": (io.BytesIO(path.read_bytes()), "errors.xlsx")},
-                             content_type="multipart/form-data").get_data(as_text=True)
+    page = upload_master(staff_client, io.BytesIO(path.read_bytes()), "errors.xlsx").get_data(as_text=True)
     assert "errors.xlsx: 取り込めませんでした（8件のエラー）" in page and "最初の3件を表示しています" in page
     assert page.count("<tr><td>組合員</td>") == 3
     result = app.test_cli_runner().invoke(args=["etc", "import-master", str(path)])

@@ -58,7 +58,7 @@ def test_a_second_upload_while_the_first_is_still_being_copied_is_refused(app, d
     import io
     import shutil
 
-    from app.views import usage_upload
+    from app.views import jobs, usage_upload
     from ..conftest import STAFF_PASSWORD, login
 
     with usage_upload._lock:
@@ -74,7 +74,7 @@ def test_a_second_upload_while_the_first_is_still_being_copied_is_refused(app, d
             release.wait(30)
         return real_copy(source, target, length)
 
-    monkeypatch.setattr(usage_upload.shutil, "copyfileobj", slow_first_copy)
+    monkeypatch.setattr(jobs.shutil, "copyfileobj", slow_first_copy)
     body = ("\r\n".join([HEADER, "26/10/01,,26/10/01,07:05,,東京,1320,0,1320,1,5050,4980001234567890,確定"])
             + "\r\n").encode("cp932")
     first, second = app.test_client(), app.test_client()
