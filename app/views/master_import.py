@@ -10,7 +10,7 @@ import logging
 import uuid
 from urllib.parse import quote
 
-from flask import Response, current_app, flash, jsonify, redirect, request, url_for
+from flask import Response, current_app, flash, jsonify, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf

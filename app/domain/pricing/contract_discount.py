@@ -14,11 +14,11 @@ not lower the average."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..member_month import EXPRESSWAY, ROAD_CATEGORIES, CardUsage
-from ..errors import DomainError
+from ..member_month import ROAD_CATEGORIES, CardUsage
 from .breakdown import TAXABLE_10, Breakdown, Charge
 from .contract import contract_discount
 from .member_share import pass_through
+from .road_category import RoadCategoryParam
 from .rule_type import InvoiceDraft, RuleType, check_rate, check_yen, operator_matches
 
 
@@ -40,7 +40,7 @@ def allocate_pro_rata(total: int, weights: dict) -> dict:
     return {key: int(Decimal(total) * weight // whole) for key, weight in weights.items()}
 
 
-class ContractDiscount(RuleType):
+class ContractDiscount(RoadCategoryParam, RuleType):
     name = "contract_discount"
     title = "契約単位割引（道路事業者）"
     required = ("threshold_total", "threshold_average", "rate")
@@ -53,14 +53,7 @@ class ContractDiscount(RuleType):
         check_rate(params, "rate", where)
         check_yen(params, "threshold_total", where)
         check_yen(params, "threshold_average", where)
-        category = params.get("road_category")
-        if category is not None and category not in ROAD_CATEGORIES:
-            raise DomainError(f"{where}: road_category は {', '.join(ROAD_CATEGORIES)} のいずれかです"
-                              f"（{'・'.join(ROAD_CATEGORIES.values())}）。")
-
-    @property
-    def category(self) -> str:
-        return self.rule.params.get("road_category") or EXPRESSWAY
+        cls.check_road_category(params, where)
 
     def takes(self, usage: CardUsage) -> bool:
         return operator_matches(self.rule.params.get("road_operator"), usage.road_operator) and \

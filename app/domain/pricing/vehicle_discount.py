@@ -11,13 +11,13 @@ card's discount base of one road operator and one road category (etc-domain.md �
 The discount is the operator's; how much the member receives is member_discount's business."""
 import datetime as dt
 
-from ..errors import DomainError
 from ..member_month import EXPRESSWAY, ROAD_CATEGORIES, CardUsage
 from .bands import graduated_discount, parse_bands, parse_bands_cached
+from .road_category import RoadCategoryParam
 from .rule_type import InvoiceDraft, OperatorDiscount, RuleType, operator_matches, parse_date
 
 
-class VehicleDiscount(RuleType):
+class VehicleDiscount(RoadCategoryParam, RuleType):
     name = "vehicle_discount"
     title = "車両単位割引（道路事業者）"
     required = ("bands",)
@@ -31,14 +31,7 @@ class VehicleDiscount(RuleType):
         if params.get("etc2_commercial_bands"):
             parse_bands(params["etc2_commercial_bands"])
         parse_date(params.get("etc2_valid_to"), where)
-        category = params.get("road_category")
-        if category is not None and category not in ROAD_CATEGORIES:
-            raise DomainError(f"{where}: road_category は {', '.join(ROAD_CATEGORIES)} のいずれかです"
-                              f"（{'・'.join(ROAD_CATEGORIES.values())}）。")
-
-    @property
-    def category(self) -> str:
-        return self.rule.params.get("road_category") or EXPRESSWAY
+        cls.check_road_category(params, where)
 
     def groups(self, usages: list[CardUsage]) -> list[CardUsage]:
         """The amounts the bands apply to: per card, over every row of the rule's road operator and

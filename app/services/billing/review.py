@@ -21,7 +21,6 @@ from app.models.usage import (FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE, FLAG_UNR
                               NOT_BILLED_FLAGS, UsageRecord)
 
 from ..tariff import rules_ending_without_successor, rules_for_month
-from ..usage_rematch import flag_values
 from .inputs import active_batch_ids, active_cards, input_stamp, usage_groups
 
 _invoice = Invoice.__table__
