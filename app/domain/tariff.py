@@ -154,3 +154,28 @@ def line_rule_params(rule_id: str | None, rules: list[Rule]) -> list[dict] | Non
              "rounding": rule.rounding}
             for rule in (by_id.get(part) for part in rule_id.split("+")) if rule is not None]
     return kept or None
+
+
+# Japanese names of the tariff's parameter keys, for screens that show a kept rule version (a clerk
+# reads 率 0.02, not rate=0.02). Keys are those of the rule types' `required` / `optional`.
+PARAMETER_TITLES = {
+    "amount": "金額", "amount_per_row": "1件あたりの金額", "bands": "段階", "event": "異動の種類",
+    "etc2_commercial_bands": "ETC2.0事業用の段階", "etc2_valid_to": "ETC2.0事業用の適用終了日", "match": "対象の見分け方",
+    "method": "方式", "month": "請求月", "rate": "率", "ratio": "還元率", "road_category": "道路区分",
+    "road_operator": "道路事業者", "threshold_average": "1台あたり平均の基準額", "threshold_total": "合計の基準額",
+    "tiers": "段階", "ended": "終了",
+}
+
+
+def describe_kept_rule(kept: dict) -> str:
+    """One kept rule version (line_rule_params) as a clerk reads it: label, period, parameters in
+    Japanese and the rounding."""
+    def value(key, raw):
+        if key.startswith("amount") and isinstance(raw, int):
+            return f"{raw:,}円"
+        return str(raw)
+
+    period = f"{kept['valid_from'].replace('-', '/')}〜{(kept.get('valid_to') or '').replace('-', '/')}"
+    params = "、".join(f"{PARAMETER_TITLES.get(key, key)} {value(key, raw)}" for key, raw in kept["params"].items())
+    rounding = ROUNDING_NAMES.get(kept.get("rounding"), kept.get("rounding") or "")
+    return f"{kept['label']}（{period}）: {params}・端数{rounding}"

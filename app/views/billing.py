@@ -23,7 +23,7 @@ from app.domain.card_number import format_card_number
 from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.month import Month
-from app.domain.pricing.rounding import ROUNDING_NAMES
+from app.domain.tariff import describe_kept_rule
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term, with_member
@@ -338,7 +338,7 @@ class InvoiceView(TollbookModelView):
             payment_name=PAYMENT_METHODS.get(invoice.payment_method or "", invoice.payment_method or ""),
             run=invoice.billing_run, csrf_token=generate_csrf, yen=yen, signed_yen=signed_yen, date_jp=date_jp,
             month_jp=month_jp, member_label=member_term(), invoice_status_label=invoice_status_label,
-            rounding_names=ROUNDING_NAMES,
+            describe_kept_rule=describe_kept_rule,
             list_url=self.month_url(invoice.month)), status
 
     def _issued(self, pk):

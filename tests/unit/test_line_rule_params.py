@@ -20,3 +20,11 @@ def test_a_line_of_two_rules_keeps_both_and_a_line_without_a_rule_keeps_nothing(
     assert line_rule_params("", rules) is None
     # Adjustment and carried-credit lines name their source, never a tariff rule.
     assert line_rule_params("adjustment:7", rules) is None and line_rule_params("carried:3", rules) is None
+
+
+def test_a_kept_rule_reads_in_japanese_without_code_names():
+    from app.domain.tariff import describe_kept_rule
+
+    kept = {"id": "member_monthly", "label": "組合員管理料", "type": "member_monthly_fee", "valid_from": "2026-04-01",
+            "valid_to": None, "params": {"amount": 1660}, "rounding": "floor"}
+    assert describe_kept_rule(kept) == "組合員管理料（2026/04/01〜）: 金額 1,660円・端数切り捨て"
