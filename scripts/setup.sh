@@ -8,6 +8,7 @@ command -v "$PY" >/dev/null || PY=python3
 
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)  # pdftotext/pdffonts: the PDF tests (issue 10)
 [ -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ] || [ -f /usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf ] \
   || need_apt+=(fonts-ipaexfont-gothic)
 if [ ${#need_apt[@]} -gt 0 ]; then
