@@ -126,7 +126,7 @@ def generate(connection, members: int, cards: int, rows: int, seed: int = 202610
             "rows": rows, "total": total}
 
 
-def worker(url: str, members: int, cards: int, rows: int) -> dict:
+def worker(url: str, members: int, cards: int, rows: int, profile: str | None = None) -> dict:
     app = _app(url)
     from sqlalchemy import text
 
@@ -158,7 +158,14 @@ def worker(url: str, members: int, cards: int, rows: int) -> dict:
         result["raw_groups"] = len(groups)
 
         started = time.perf_counter()
-        summary = run_billing(MONTH)
+        if profile:  # --profile FILE: cProfile of the first run (its time then includes the profiler's)
+            import cProfile
+
+            profiler = cProfile.Profile()
+            summary = profiler.runcall(run_billing, MONTH)
+            profiler.dump_stats(profile)
+        else:
+            summary = run_billing(MONTH)
         result["billing_seconds"] = time.perf_counter() - started
         started = time.perf_counter()
         again = run_billing(MONTH)
@@ -215,7 +222,9 @@ def _review_page(app, times: int = 5) -> dict:
 
 def _run_worker(url: str, args) -> dict:
     output = subprocess.run([sys.executable, __file__, "--worker", url, "--members", str(args.members), "--cards",
-                             str(args.cards), "--rows", str(args.rows)], check=True, capture_output=True, text=True,
+                             str(args.cards), "--rows", str(args.rows),
+                             *(["--profile", f"{args.profile}.{url.split(':')[0].split('+')[0]}"] if args.profile else [])],
+                            check=True, capture_output=True, text=True,
                             cwd=ROOT)
     return json.loads(output.stdout.strip().splitlines()[-1])
 
@@ -228,9 +237,10 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (for profiling)")
     parser.add_argument("--worker")
+    parser.add_argument("--profile", help="write a cProfile of the first run_billing to this file (per database)")
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.members, args.cards, args.rows), ensure_ascii=False))
+        print(json.dumps(worker(args.worker, args.members, args.cards, args.rows, args.profile), ensure_ascii=False))
         return
     OUT.mkdir(exist_ok=True)
     results = []

@@ -6,7 +6,7 @@ each rule of the tariff by its type's `order` (pricing/*.py: 不課税 → 車�
 then consumption tax once per rate. Every line carries the rule it came from and the printable steps
 of its calculation. Pure: same input, same lines, whatever the order of usages, cards and events.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .card_number import format_card_number
 from .member_month import (CardEventFee, CardUsage, CarriedCredit, Line, MemberMonth,  # noqa: F401 (re-exported)
@@ -24,6 +24,7 @@ class InvoiceResult:
     lines: list[Line]
     subtotals: list[TaxSubtotal]
     operator_discount: int  # what the road operators gave on this member's cards (for the margin)
+    band_discounts: dict = field(default_factory=dict)  # InvoiceDraft.band_discounts
 
     @property
     def total(self) -> int:
@@ -122,4 +123,5 @@ def calculate_invoice(member: MemberMonth, rules: list) -> InvoiceResult:
     for _, _, _, step in sorted(steps, key=lambda s: s[:3]):
         step(invoice)
     operator_discount = sum(d.amount for d in invoice.operator_discounts)
-    return InvoiceResult(invoice.lines, tax_subtotals([line.charge for line in invoice.lines]), operator_discount)
+    return InvoiceResult(invoice.lines, tax_subtotals([line.charge for line in invoice.lines]), operator_discount,
+                         invoice.band_discounts)

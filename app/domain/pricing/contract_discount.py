@@ -55,17 +55,24 @@ class ContractDiscount(RoadCategoryParam, RuleType):
         check_yen(params, "threshold_average", where)
         cls.check_road_category(params, where)
 
-    def takes(self, usage: CardUsage) -> bool:
-        return operator_matches(self.rule.params.get("road_operator"), usage.road_operator) and \
-            self.matches_card(usage.card_kind)
+    def bases(self, usages: list[CardUsage]):
+        """(usage, base) for the usages the rule takes: `takes` and `base_for` with the rule's
+        parameters read once (these loops run over every usage of the month)."""
+        wanted, category = self.rule.params.get("road_operator"), self.category
+        card_kinds: dict[str, bool] = {}
+        for usage in usages:
+            takes_kind = card_kinds.get(usage.card_kind)
+            if takes_kind is None:
+                takes_kind = card_kinds[usage.card_kind] = self.matches_card(usage.card_kind)
+            if takes_kind and operator_matches(wanted, usage.road_operator):
+                yield usage, usage.base_for(category)
 
     def compute(self, usages: list[CardUsage]) -> ContractResult:
         """The contract holder's discount over `usages` (every member's)."""
         rule = self.rule
         per_card: dict[int, int] = {}
-        for usage in usages:
-            if self.takes(usage):
-                per_card[usage.card_id] = per_card.get(usage.card_id, 0) + usage.base_for(self.category)
+        for usage, base in self.bases(usages):
+            per_card[usage.card_id] = per_card.get(usage.card_id, 0) + base
         total = sum(per_card.values())
         vehicles = sum(1 for base in per_card.values() if base > 0)
         discount, steps = contract_discount(total, vehicles, rule.params["threshold_total"],
@@ -100,7 +107,7 @@ def contract_shares(rules, usages_by_member: dict, scope_of: dict) -> tuple[list
             continue
         weights = {}
         for member, usages in usages_by_member.items():
-            weight = sum(u.base_for(kind.category) for u in usages if kind.takes(u))
+            weight = sum(base for _, base in kind.bases(usages))
             if weight:
                 weights[member] = weight
         for member, share in sorted(allocate_pro_rata(result.discount, weights).items(), key=lambda kv: str(kv[0])):

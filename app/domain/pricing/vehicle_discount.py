@@ -17,6 +17,11 @@ from .road_category import RoadCategoryParam
 from .rule_type import InvoiceDraft, OperatorDiscount, RuleType, operator_matches, parse_date
 
 
+def band_key(rule_id: str, group: CardUsage) -> tuple:
+    """What a group's 車両単位割引 depends on besides the rule and the month (InvoiceDraft.band_discounts)."""
+    return (rule_id, group.card_id, group.road_operator, group.discount_base, group.etc2_commercial)
+
+
 class VehicleDiscount(RoadCategoryParam, RuleType):
     name = "vehicle_discount"
     title = "車両単位割引（道路事業者）"
@@ -37,15 +42,23 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
         """The amounts the bands apply to: per card, over every row of the rule's road operator and
         card scope (NEXCO 3社 summed), the base being the rule's road category."""
         wanted = self.rule.params.get("road_operator")
+        category = self.category  # hoisted: this loop runs over every usage of the month
+        card_kinds: dict[str, bool] = {}
         sums: dict[tuple, list] = {}  # key → [billed, base, rows, etc2 commercial]
         for usage in usages:
-            if not operator_matches(wanted, usage.road_operator) or not self.matches_card(usage.card_kind):
+            kind = usage.card_kind
+            takes_kind = card_kinds.get(kind)
+            if takes_kind is None:
+                takes_kind = card_kinds[kind] = self.matches_card(kind)
+            if not takes_kind or not operator_matches(wanted, usage.road_operator):
                 continue
             operator = str(wanted) if wanted else (usage.road_operator or "")
-            key = (usage.card_number, usage.card_id, usage.card_kind, operator)
-            acc = sums.setdefault(key, [0, 0, 0, False])
+            key = (usage.card_number, usage.card_id, kind, operator)
+            acc = sums.get(key)
+            if acc is None:
+                acc = sums[key] = [0, 0, 0, False]
             acc[0] += usage.amount_billed
-            acc[1] += usage.base_for(self.category)
+            acc[1] += usage.base_for(category)
             acc[2] += usage.rows
             acc[3] = acc[3] or usage.etc2_commercial
         return [CardUsage(key[1], key[0], key[2], key[3], *sums[key]) for key in sorted(sums)]
@@ -66,6 +79,7 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
     def apply(self, invoice: InvoiceDraft) -> None:
         for usage in self.groups(invoice.usages):
             discount, steps = self.discount(usage, invoice.month)
+            invoice.band_discounts[band_key(self.rule.rule_id, usage)] = discount
             if discount:
                 invoice.operator_discounts.append(OperatorDiscount(
                     self.rule.rule_id, self.rule.label, usage.card_id, usage.card_number, usage.card_kind, discount,

@@ -57,14 +57,16 @@ class BillingSummary:
 
 
 
-def _compute(inputs: Inputs) -> list[tuple[int, object]]:
-    """(member id, InvoiceResult) for every member with something to bill, by member code."""
-    results = []
+def _compute(inputs: Inputs) -> tuple[list[tuple[int, object]], dict]:
+    """(member id, InvoiceResult) for every member with something to bill, by member code; and the
+    車両単位割引 every member's calculation computed (InvoiceResult.band_discounts), for write_discounts."""
+    results, band_discounts = [], {}
     for member_id in sorted(inputs.members, key=lambda m: inputs.info[m].code):
         result = calculate_invoice(inputs.members[member_id], inputs.rules)
+        band_discounts.update(result.band_discounts)
         if result.lines:
             results.append((member_id, result))
-    return results
+    return results, band_discounts
 
 
 def lock_run(month: str) -> BillingRun | None:
@@ -105,13 +107,13 @@ def _write_draft(month: str) -> tuple[BillingRun, bool, dict]:
     clock = time.perf_counter()
     inputs = gather(month)
     timings["gather"], clock = time.perf_counter() - clock, time.perf_counter()
-    results = _compute(inputs)
+    results, band_discounts = _compute(inputs)
     timings["compute"], clock = time.perf_counter() - clock, time.perf_counter()
     username, _ = current_actor()
     _delete_draft_rows(run.id)
     timings["delete"], clock = time.perf_counter() - clock, time.perf_counter()
     write_invoices(run.id, month, inputs, results, username)
-    write_discounts(run.id, month, inputs)
+    write_discounts(run.id, month, inputs, band_discounts)
     timings["write"], clock = time.perf_counter() - clock, time.perf_counter()
     if session.connection().dialect.name == "postgresql":
         # The draft replaced thousands of rows: fresh statistics (ANALYZE counts this transaction's own
@@ -177,14 +179,17 @@ def write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra
         return run_totals
     ids = _insert_invoices(run_id, rows)
     lines, subtotals = [], []
+    kept_params: dict = {}  # rule id → JSON text: the same few rules on every line
     for invoice_id, (_, result) in zip(ids, results):
         position = 0
         for line in result.lines:
             charge = line.charge
             position += 1
+            params = kept_params.get(charge.rule_id)
+            if params is None and charge.rule_id not in kept_params:
+                params = kept_params[charge.rule_id] = line_rule_params_json(charge.rule_id, inputs.rules)
             lines.append((invoice_id, position, charge.kind, charge.description[:200], charge.card_id, charge.amount,
-                          charge.tax_category, charge.rule_id or None, line.breakdown,
-                          line_rule_params_json(charge.rule_id, inputs.rules)))
+                          charge.tax_category, charge.rule_id or None, line.breakdown, params))
         for subtotal in result.subtotals:
             subtotals.append((invoice_id, subtotal.category, subtotal.total_including_tax, subtotal.tax))
     bulk_insert(_line, LINE_COLUMNS, lines)
@@ -197,12 +202,17 @@ DISCOUNT_COLUMNS = ("billing_run_id", "rule_id", "road_operator", "card_id", "ca
                     "discount_base", "discount", "comparable")
 
 
-def write_discounts(run_id: int, month: str, inputs: Inputs) -> None:
+def write_discounts(run_id: int, month: str, inputs: Inputs, band_discounts: dict) -> None:
     """The operators' discounts per card and rule, and per contract rule, as computed from the draft's
-    inputs: the operator check reads these rows instead of aggregating the usage again."""
+    inputs: the operator check reads these rows instead of aggregating the usage again. The bands and
+    contract results the invoice calculation computed are reused, not computed a second time (the
+    contract results only while they were computed over the same usages: every member's)."""
+    same_usages = all(member_id in inputs.info for member_id, _ in inputs.usage_rows)
+    found = computed_discounts(month, inputs.rules, inputs.usage_rows, band_discounts,
+                               inputs.contract_results if same_usages else None)
     bulk_insert(_discount, DISCOUNT_COLUMNS,
                 [(run_id, d.rule_id, d.road_operator[:40], d.card_id, d.card_number, d.member_id, d.discount_base,
-                  d.discount, d.comparable) for d in computed_discounts(month, inputs.rules, inputs.usage_rows)])
+                  d.discount, d.comparable) for d in found])
 
 
 LINE_COLUMNS = ("invoice_id", "position", "kind", "description", "card_id", "amount", "tax_category", "rule_id",

@@ -10,7 +10,7 @@ from app.domain.discount_base import member_usages
 from app.domain.member_month import EXPRESSWAY
 from app.domain.pricing.contract_discount import ContractDiscount
 from app.domain.pricing.non_taxable_usage import NonTaxableUsage
-from app.domain.pricing.vehicle_discount import VehicleDiscount
+from app.domain.pricing.vehicle_discount import VehicleDiscount, band_key
 from app.domain.month import Month
 from app.extensions import db
 from app.models import Card, Member
@@ -307,11 +307,17 @@ class ComputedDiscount:
     comparable: bool  # the operator reports it (高速国道 rules): compared with the report
 
 
-def computed_discounts(month: str, rules, usage_rows) -> list[ComputedDiscount]:
+def computed_discounts(month: str, rules, usage_rows, band_discounts: dict | None = None,
+                       contract_results: list | None = None) -> list[ComputedDiscount]:
     """車両単位割引 per card and rule, 契約単位割引 per rule, as the domain computes them from the month's
-    usage groups ((member id, CardUsage) pairs): written with the draft (billing_discount)."""
+    usage groups ((member id, CardUsage) pairs): written with the draft (billing_discount).
+
+    The draft passes what its invoice calculation already computed: `band_discounts` (the bands' result
+    per rule, card, operator, base and ETC2.0 flag; a group found there has exactly that discount, any
+    other is computed here) and `contract_results` (契約単位割引 per rule, over the same usages)."""
     usages = [usage for _, usage in usage_rows]
     card_member = {usage.card_id: member_id for member_id, usage in usage_rows}
+    known = band_discounts or {}
     found = []
     for rule in (r for r in rules if r.type == VehicleDiscount.name):
         kind = VehicleDiscount(rule)
@@ -319,14 +325,17 @@ def computed_discounts(month: str, rules, usage_rows) -> list[ComputedDiscount]:
         for group in kind.groups(usages):
             if not ordinary and not group.discount_base:
                 continue  # no 一般有料道路 / 公社道路 on this card
-            computed, _ = kind.discount(group, month)
+            computed = known.get(band_key(rule.rule_id, group))
+            if computed is None:
+                computed, _ = kind.discount(group, month)
             # A report names operator and card, not the road category: it is compared with the 高速国道 rule.
             found.append(ComputedDiscount(rule.rule_id, group.road_operator or "", group.card_id, group.card_number,
                                           card_member.get(group.card_id), int(group.discount_base), int(computed),
                                           ordinary))
+    contracts = {result.rule_id: result for result in contract_results or ()}
     for rule in (r for r in rules if r.type == ContractDiscount.name):
         kind = ContractDiscount(rule)
-        result = kind.compute(usages)
+        result = contracts.get(rule.rule_id) or kind.compute(usages)
         found.append(ComputedDiscount(rule.rule_id, result.road_operator or "", None, "", None, int(result.base),
                                       int(result.discount), kind.category == EXPRESSWAY))
     return found
