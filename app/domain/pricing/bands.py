@@ -59,7 +59,19 @@ def _parse_bands_key(key: tuple) -> tuple[Band, ...]:
     return tuple(parse_bands(key))
 
 
+_BY_IDENTITY: dict[int, tuple[object, tuple[Band, ...]]] = {}
+
+
 def parse_bands_cached(rows) -> tuple[Band, ...]:
     """parse_bands for the billing loop (one call per card and rule): the same rows are parsed and
-    checked once. Band is frozen, so the shared tuple is safe."""
-    return _parse_bands_key(tuple((up, str(rate)) for up, rate in rows))
+    checked once. Band is frozen, so the shared tuple is safe. The rows of a rule are one list object
+    for the whole run: found by identity first (the object is kept with its bands, so a later list
+    with a recycled id is never mistaken for it), else by value."""
+    hit = _BY_IDENTITY.get(id(rows))
+    if hit is not None and hit[0] is rows:
+        return hit[1]
+    bands = _parse_bands_key(tuple((up, str(rate)) for up, rate in rows))
+    if len(_BY_IDENTITY) > 512:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(rows)] = (rows, bands)
+    return bands

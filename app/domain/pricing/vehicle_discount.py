@@ -14,7 +14,7 @@ import datetime as dt
 from ..member_month import EXPRESSWAY, ROAD_CATEGORIES, CardUsage
 from .bands import graduated_discount, parse_bands, parse_bands_cached
 from .road_category import RoadCategoryParam
-from .rule_type import InvoiceDraft, OperatorDiscount, RuleType, operator_matches, parse_date
+from .rule_type import InvoiceDraft, OperatorDiscount, RuleType, parse_date
 
 
 def band_key(rule_id: str, group: CardUsage) -> tuple:
@@ -43,6 +43,7 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
         card scope (NEXCO 3社 summed), the base being the rule's road category."""
         wanted = self.rule.params.get("road_operator")
         category = self.category  # hoisted: this loop runs over every usage of the month
+        prefix = str(wanted) if wanted else None
         card_kinds: dict[str, bool] = {}
         sums: dict[tuple, list] = {}  # key → [billed, base, rows, etc2 commercial]
         for usage in usages:
@@ -50,9 +51,14 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
             takes_kind = card_kinds.get(kind)
             if takes_kind is None:
                 takes_kind = card_kinds[kind] = self.matches_card(kind)
-            if not takes_kind or not operator_matches(wanted, usage.road_operator):
+            if not takes_kind:
                 continue
-            operator = str(wanted) if wanted else (usage.road_operator or "")
+            if prefix is None:
+                operator = usage.road_operator or ""
+            elif (usage.road_operator or "").startswith(prefix):  # operator_matches, inlined for this loop
+                operator = prefix
+            else:
+                continue
             key = (usage.card_number, usage.card_id, kind, operator)
             acc = sums.get(key)
             if acc is None:
