@@ -78,3 +78,14 @@ def make_bank_account(bank_code, branch_code, account_type, account_number, hold
         raise DomainError("口座名義カナを入力してください。", "account_holder_kana")
     return BankAccount(bank.code, bank.name, branch.code, branch.name, parse_account_type(account_type),
                        number, holder)
+
+
+def mask_account_number(number: str | None, shown: int = 3) -> str:
+    """An account number on paper that goes by post: only the last `shown` digits ('1234567' → '****567'),
+    enough for the member to recognise the account, too little to use it."""
+    digits = digits_only(number or "")
+    if not digits:
+        return ""
+    if len(digits) <= shown:
+        return "*" * len(digits)
+    return "*" * (len(digits) - shown) + digits[-shown:]

@@ -1,4 +1,4 @@
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Column, Integer, LargeBinary, String
 
 from flask_appbuilder import Model
 
@@ -27,6 +27,11 @@ class OperatorSettings(TimestampMixin, BankAccountMixin, Model):
     # Usage month + this many months = the debit month (2: 2026-10 → 2026-12-05, 翌々月5日, etc-domain.md §6).
     debit_month_offset = Column(Integer, nullable=False, default=2, server_default="2")
     invoice_day = Column(Integer, nullable=False, default=20, server_default="20")  # 請求日: day of the next month
+    # Member documents (issue 10): the logo printed top left (PNG/JPEG, checked and capped by the settings
+    # screen) and how their dates read: seireki 2026年11月29日 or wareki 令和8年11月29日 (app/domain/wareki.py).
+    logo_image = Column(LargeBinary)
+    logo_mime = Column(String(20))  # image/png, image/jpeg
+    date_style = Column(String(10), nullable=False, default="seireki", server_default="seireki")
 
     def __repr__(self):
         return self.name

@@ -3,6 +3,7 @@
 Recorded in the same flush as the change, so a change without its audit row cannot be committed.
 """
 import datetime as dt
+import hashlib
 import decimal
 
 from sqlalchemy import event, inspect
@@ -56,6 +57,10 @@ def _plain(value):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        # A binary column (the operator's logo): its size and digest say what changed; the log is JSON.
+        data = bytes(value)
+        return f"（{len(data):,}バイト SHA-256 {hashlib.sha256(data).hexdigest()[:16]}）"
     return value
 
 
