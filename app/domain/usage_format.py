@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .errors import DomainError
+from .japanese_date import era_date
 
 FIELDS = {
     "card_number": "カード番号", "entry_date": "入口日付", "entry_time": "入口時刻", "exit_date": "利用日（出口）",
@@ -23,7 +24,6 @@ FIELDS = {
 REQUIRED = ("card_number", "exit_date", "amount_billed")
 DATE_FORMATS = ("YY/MM/DD", "YYYY/MM/DD", "YYYYMMDD", "YYYY-MM-DD", "和暦")
 TIME_FORMATS = ("HH:MM", "HHMM", "HHMMSS", "HH:MM:SS")
-_ERA_START = {"R": 2018, "令和": 2018, "H": 1988, "平成": 1988}
 _ERA = re.compile(r"^(令和|平成|R|H)\s*(\d{1,2})[./年](\d{1,2})[./月](\d{1,2})日?$")
 
 
@@ -76,7 +76,7 @@ def parse_date(text: str, fmt: str, cache: dict) -> str:
             if not match:
                 raise ValueError
             era, y, m, d = match.groups()
-            day = dt.date(_ERA_START[era] + int(y), int(m), int(d))
+            day = era_date(era, int(y), int(m), int(d))
         else:
             raise ValueError
     except ValueError:

@@ -4,6 +4,7 @@ import datetime as dt
 from flask import Response, abort, flash, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
+from wtforms import DateField
 from wtforms.fields.core import UnboundField
 
 from app.domain.clock import today_jst
@@ -12,6 +13,7 @@ from app.domain.errors import DomainError
 from app.exports.excel import workbook_bytes
 from app.labels import with_member
 
+from .fields import JapaneseDateField
 from .formatting import date_jp, yes_no
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -38,6 +40,10 @@ class TollbookModelView(ModelView):
             for value in vars(form).values():
                 if isinstance(value, UnboundField) and "allow_blank" in value.kwargs:
                     value.kwargs["blank_text"] = "（選択してください）"
+                if isinstance(value, UnboundField) and value.field_class is DateField:
+                    # FAB makes a DateField with its date picker for every Date column: typed Japanese
+                    # dates (R9.4.1, 令和9年4月1日) are read instead, unreadable ones refused.
+                    value.field_class = JapaneseDateField
 
     def _default_formatters(self) -> dict:
         formatters = {}

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from flask import flash, request
 from flask_appbuilder import expose, has_access
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DatePickerWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import func, select
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app.services.tariff import rule_as_data
@@ -38,6 +38,7 @@ from app.services.tariff import (TariffImportRefused, check_tariff_data, ensure_
 from .base import TollbookModelView
 from .usage import _download
 from .usage_masters import JSONTextField
+from .fields import JapaneseDateField
 
 FIXED_KEYS = ("id", "type", "label", "valid_from", "valid_to", "scope", "rounding")
 PARAMS_HELP = (
@@ -86,9 +87,9 @@ class TariffRuleForm(DynamicForm):
     type = SelectField("種類", choices=list(RULE_TYPES.items()), widget=Select2Widget())
     label = StringField("名称", validators=[InputRequired(), Length(max=100)], widget=BS3TextFieldWidget(),
                         description="請求書の明細に出る名前（例: 事務手数料（クレジットカード））")
-    valid_from = DateField("有効開始日", validators=[InputRequired()], widget=DatePickerWidget(),
+    valid_from = JapaneseDateField("有効開始日", validators=[InputRequired()],
                            description="この日を含む月から適用します（月の1日で判定）。")
-    valid_to = DateField("有効終了日", validators=[Optional()], widget=DatePickerWidget(),
+    valid_to = JapaneseDateField("有効終了日", validators=[Optional()],
                          description="空欄なら期限なし。改定するときは古い版にこの日を入れます。")
     params = JSONTextField("設定（JSON）", description=PARAMS_HELP,
                            render_kw={"rows": 8, "class": "form-control", "style": "font-family:monospace"})

@@ -1,7 +1,7 @@
 
 from flask import flash, request
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 
 from app.domain.billable_events import REGISTRATION_ONLY_NOTE
 from app.domain.card_lifecycle import ADD, EVENT_KINDS, ISSUE
@@ -16,6 +16,7 @@ from app.services.usage_rematch import first_usage_day
 
 from .base import TollbookModelView
 from .validators import Normalize, Required, field_value
+from .fields import JapaneseDateField
 
 CARD_LABELS = {
     "number": "カード番号", "number_text": "カード番号", "kind": "カード種別", "kind_name": "カード種別",
@@ -128,8 +129,7 @@ class CardEventView(TollbookModelView):
     }
     add_form_extra_fields = {
         "kind": SelectField("異動区分", choices=EVENT_CHOICES),
-        "occurred_on": DateField("異動日", default=lambda: now_jst().date(), format="%Y-%m-%d",
-                                 render_kw={"type": "date"}, validators=[Required()]),
+        "occurred_on": JapaneseDateField("異動日", default=lambda: now_jst().date(), validators=[Required()]),
     }
     validators_columns = {"card": [Required()], "new_card_number": [Normalize(_new_card_number)]}
     base_order = ("occurred_on", "desc")
