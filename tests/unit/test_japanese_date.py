@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 from app.domain.errors import DomainError
-from app.domain.japanese_date import parse_date_input, wareki
+from app.domain.japanese_date import parse_date_input
 
 APRIL_1_2027 = dt.date(2027, 4, 1)
 
@@ -32,9 +32,3 @@ def test_what_cannot_be_read_is_refused_in_japanese(typed, reason):
     with pytest.raises(DomainError, match=reason) as error:
         parse_date_input(typed)
     assert typed in str(error.value)
-
-
-def test_wareki():
-    assert wareki(dt.date(2026, 11, 29)) == "令和8年11月29日"
-    assert wareki(dt.date(2019, 5, 1)) == "令和元年5月1日"
-    assert wareki(dt.date(2019, 4, 30)) == "平成31年4月30日"
