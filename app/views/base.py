@@ -3,6 +3,7 @@ import datetime as dt
 
 from flask import Response, abort, flash, request
 from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from wtforms import DateField
 from wtforms.fields.core import UnboundField
@@ -15,6 +16,7 @@ from app.labels import with_member
 
 from .fields import JapaneseDateField
 from .formatting import date_jp, yes_no
+from .search import QuickSearchFilter, TollbookFilterConverter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -27,8 +29,16 @@ class TollbookModelView(ModelView):
     export_columns: list[str] | None = None
     money_columns: tuple[str, ...] = ()
 
+    # One search box over several columns (views/search.py): word → SQLAlchemy condition, and what
+    # the box says it searches.
+    quick_search = None
+    quick_search_placeholder = ""
+    _quick_search_filter = None
+
     def __init__(self, *args, **kwargs):
         self.validators_columns = _FreshLists(self.validators_columns or {})
+        if self.datamodel.filter_converter_class is SQLAFilterConverter:
+            self.datamodel.filter_converter_class = TollbookFilterConverter  # 含む first, kana-aware
         super().__init__(*args, **kwargs)
         for column, fmt in self._default_formatters().items():
             self.formatters_columns.setdefault(column, fmt)
@@ -105,10 +115,26 @@ class TollbookModelView(ModelView):
         if order_direction not in ("", "asc", "desc"):
             abort(400)
 
+    def _with_quick_search(self, filters):
+        """The list's filters plus the search box's words (?q=…), for the list and its export."""
+        words = request.args.get("q", "").strip()
+        if not (self.quick_search and words):
+            return filters
+        filters = filters.copy()
+        if self._quick_search_filter is None:
+            self._quick_search_filter = QuickSearchFilter.for_criteria(self.quick_search)
+        filters._add_filter(self._quick_search_filter(self.datamodel.get_pk_name(), self.datamodel), words)
+        return filters
+
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
         self._checked_order(order_column, order_direction)
-        return super()._get_list_widget(filters, actions=actions, order_column=order_column,
-                                        order_direction=order_direction, **kwargs)
+        return super()._get_list_widget(self._with_quick_search(filters), actions=actions,
+                                        order_column=order_column, order_direction=order_direction, **kwargs)
+
+    def render_template(self, template, **kwargs):
+        if self.quick_search:
+            kwargs.setdefault("quick_search_placeholder", self.quick_search_placeholder)
+        return super().render_template(template, **kwargs)
 
     def _delete(self, pk):
         """FAB's delete, except that a refused delete says why (pre_delete's DomainError, or the rows
@@ -145,7 +171,7 @@ class TollbookModelView(ModelView):
         if requested:
             self._checked_order(*requested)
         order = requested or self.base_order or ("", "")
-        joined = self._filters.get_joined_filters(self._base_filters)
+        joined = self._with_quick_search(self._filters).get_joined_filters(self._base_filters)
         _, items = self.datamodel.query(joined, order[0], order[1])
         columns = self.export_columns or self.list_columns
         headers = [str(self.label_columns.get(c) or _RELATED_LABELS.get(c, c)) for c in columns]

@@ -15,6 +15,7 @@ from app.services.cards import apply_card_event, check_card_fields, prepare_new_
 from app.services.usage_rematch import first_usage_day
 
 from .base import TollbookModelView
+from .search import card_quick_search
 from .validators import Normalize, Required, field_value
 from .fields import JapaneseDateField
 
@@ -36,6 +37,8 @@ def _card_number(value, form):
 
 class CardView(TollbookModelView):
     datamodel = SQLAInterface(Card)
+    quick_search = staticmethod(card_quick_search)
+    quick_search_placeholder = with_member("カード番号・{m}（コード・名前・フリガナ）・ナンバーで検索")
     list_title = "カード一覧"
     show_title = "カードの詳細"
     add_title = "カードの登録（新規・追加発行）"

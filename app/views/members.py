@@ -10,6 +10,7 @@ from app.models import Agency, Member
 from app.models.member import DIRECT_DEBIT, MEMBER_STATUSES, PAYMENT_METHODS, WITHDRAWN
 
 from .base import TollbookModelView
+from .search import member_quick_search
 from .validators import Normalize, Required, field_value
 
 BANK_COLUMNS = ["bank_code", "bank_name", "branch_code", "branch_name", "account_type", "account_number",
@@ -71,6 +72,8 @@ ACCOUNT_TYPE_FIELD = SelectField("預金種目", choices=[("", "")] + [(str(k), 
 
 class MemberView(TollbookModelView):
     datamodel = SQLAInterface(Member)
+    quick_search = staticmethod(member_quick_search)
+    quick_search_placeholder = "コード・名前・フリガナ・カード番号・ナンバーで検索"
     list_title = with_member("{m}一覧")
     show_title = with_member("{m}の詳細")
     add_title = with_member("{m}の登録")
