@@ -1,7 +1,11 @@
 """How values look on the member documents (PDF): yen with thousands separators, signed amounts,
 card numbers masked but for the last four digits. Pure: used inside render worker processes."""
 from app.domain.card_number import mask_card_number
+from app.domain.pricing.breakdown import CARRIED_OVER, NON_TAXABLE, TAXABLE_10
 from app.domain.vehicle_class import VEHICLE_CLASSES
+
+# The tax column of a line: a carried credit (繰越) is neither taxed here nor 不課税 (pricing/tax.py).
+TAX_LABELS = {TAXABLE_10: "10%", NON_TAXABLE: "不課税", CARRIED_OVER: "対象外"}
 
 
 def amount(value: int | None) -> str:
@@ -32,3 +36,7 @@ def masked_card(number: str | None) -> str:
 
 def vehicle_class_name(code: int | None) -> str:
     return VEHICLE_CLASSES.get(code, "") if code else ""
+
+
+def tax_label(category: str) -> str:
+    return TAX_LABELS.get(category, category)

@@ -9,7 +9,6 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.domain.bank_account import mask_account_number
-from app.domain.pricing.breakdown import CARRIED_OVER, NON_TAXABLE, TAXABLE_10
 from app.domain.wareki import format_date, format_month
 from app.models.member import PAYMENT_METHODS
 
@@ -17,7 +16,6 @@ from . import formatting
 from .data import InvoiceDocuments
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "documents"
-TAX_LABELS = {TAXABLE_10: "10%", NON_TAXABLE: "不課税", CARRIED_OVER: "対象外"}
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +23,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(amount=formatting.amount, yen=formatting.yen, yen_mark=formatting.yen_mark,
-                       tax_label=lambda category: TAX_LABELS.get(category, category),
+                       tax_label=formatting.tax_label,
                        vehicle_class_name=formatting.vehicle_class_name, mask_account=mask_account_number)
     return env
 

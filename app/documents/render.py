@@ -28,6 +28,8 @@ from pypdf import PdfReader
 from . import excel, html
 from .data import InvoiceDocuments
 from .pdf import html_to_pdf
+from .layout import card_totals, line_groups, usage_groups, usage_sums
+from .statement_pages import Entry, paginate
 
 KINDS = ("invoice", "card-statement", "usage-statement", "payment-notice")
 FORMATS = ("pdf", "xlsx")
@@ -54,8 +56,6 @@ def document_title(kind: str, data: InvoiceDocuments) -> str:
 def render_document(kind: str, fmt: str, data: InvoiceDocuments) -> bytes:
     if kind not in KINDS:
         raise ValueError(f"帳票の種類「{kind}」はありません（{', '.join(KINDS)}）。")
-    if kind not in _CONTEXTS:
-        raise NotImplementedError(f"「{KIND_TITLES[kind]}」の作成はまだ実装されていません。")
     if fmt == "pdf":
         context = _CONTEXTS[kind](data, document_title(kind, data))
         return paged_pdf(f"{kind}.html", context, _EXPECTED_PAGES[kind](data))
@@ -75,22 +75,6 @@ def _invoice_context(data: InvoiceDocuments, title: str) -> dict:
                    carried=data.subtotal("繰越"))
     return context
 
-
-def line_groups(data: InvoiceDocuments) -> list[dict]:
-    """The invoice's lines per card (its tolls, discounts and fees, headed by the masked number and
-    plate), then the lines of no card (monthly fees, corrections, carried credits), each in position order."""
-    by_card: dict = {}
-    for line in data.lines:
-        by_card.setdefault(line.card_id, []).append(line)
-    groups = []
-    for card in data.cards:
-        if card.card_id in by_card:
-            heading = f"カード {card.masked_number}" + (f"　{card.plate}" if card.plate else "")
-            groups.append(dict(card=card, heading=heading, lines=by_card.pop(card.card_id)))
-    rest = [line for card_id, lines in by_card.items() for line in lines]
-    if rest:
-        groups.append(dict(card=None, heading="カード以外" if groups else "", lines=sorted(rest, key=lambda l: l.position)))
-    return groups
 
 
 def paged_pdf(template: str, context: dict, expected_pages: int) -> bytes:
@@ -121,5 +105,43 @@ def _invoice_pages(data: InvoiceDocuments) -> int:
     return 1 + math.ceil((rows - INVOICE_LINES_FIRST_PAGE) / INVOICE_LINES_PER_PAGE)
 
 
-_CONTEXTS = {"invoice": _invoice_context}
-_EXPECTED_PAGES = {"invoice": _invoice_pages}
+
+def _card_statement_context(data: InvoiceDocuments, title: str) -> dict:
+    context = html.base_context(data, title)
+    context.update(cards=data.cards, card_totals=card_totals(data), member_lines=data.member_lines())
+    return context
+
+
+
+
+def _usage_statement_context(data: InvoiceDocuments, title: str) -> dict:
+    context = html.base_context(data, title)
+    totals = usage_sums(data.usages)
+    entries = []
+    for group in usage_groups(data):
+        entries.append(Entry("group", group["card"]))
+        entries.extend(Entry("row", group["card"], usage) for usage in group["usages"])
+        entries.append(Entry("subtotal", group["card"], sums=group))
+    if entries:
+        entries.append(Entry("total", None, sums=totals))
+    context.update(pages=paginate(entries), usages=data.usages, totals=totals, excluded=data.excluded)
+    return context
+
+
+def _payment_notice_context(data: InvoiceDocuments, title: str) -> dict:
+    return html.base_context(data, title)
+
+
+def _usage_pages(data: InvoiceDocuments) -> int:
+    return max(1, len(_usage_statement_context(data, "")["pages"]))
+
+
+def _card_pages(data: InvoiceDocuments) -> int:
+    rows = len(data.cards) + len(data.member_lines()) + 2
+    return 1 if rows <= 40 else 1 + math.ceil((rows - 40) / 52)
+
+
+_CONTEXTS = {"invoice": _invoice_context, "card-statement": _card_statement_context,
+             "usage-statement": _usage_statement_context, "payment-notice": _payment_notice_context}
+_EXPECTED_PAGES = {"invoice": _invoice_pages, "card-statement": _card_pages, "usage-statement": _usage_pages,
+                   "payment-notice": lambda data: 1}

@@ -39,6 +39,14 @@ class OperatorSettings(TimestampMixin, BankAccountMixin, Model):
     def operator_type_name(self) -> str:
         return OPERATOR_TYPES.get(self.operator_type, "")
 
+    def date_style_name(self) -> str:
+        from app.domain.wareki import DATE_STYLES
+
+        return DATE_STYLES.get(self.date_style or "seireki", "")
+
+    def logo_text(self) -> str:
+        return f"登録済み（{self.logo_mime}、{len(self.logo_image):,}バイト）" if self.logo_image else "なし"
+
     @property
     def member_term(self) -> str:
         return "支店・営業所" if self.operator_type == COMPANY else "組合員"

@@ -68,8 +68,9 @@ def set_up_operator(db, logo: bytes | None = None, date_style="seireki"):
         db.session.commit()
 
 
-def build_closed_month(db, tmp_path, extra_rows=0, date_style="seireki", logo=None):
-    """M001 (口座振替, long name, two cards, 不課税 row), M002 (振込, one card). Returns dict of ids."""
+def build_closed_month(db, tmp_path, extra_rows=0, date_style="seireki", logo=None, duplicate=False):
+    """M001 (口座振替, long name, two cards, 不課税 row), M002 (振込, one card). Returns dict of ids.
+    duplicate: a second file delivers M001's 東京→厚木 trip again (重複の疑い: kept, not billed)."""
     set_up_operator(db, logo, date_style)
     load_tariff(tmp_path, DOC_TARIFF)
     m1 = make_member(db, "M001", LONG_NAME)
@@ -92,6 +93,10 @@ def build_closed_month(db, tmp_path, extra_rows=0, date_style="seireki", logo=No
     path.write_text(usage_csv(rows), encoding="utf-8")
     with acting_as(ACTOR):
         import_usage_file(path, "tollbook-csv", usage_month=MONTH)
+        if duplicate:
+            again = Path(tmp_path) / "october-again.csv"
+            again.write_text(usage_csv(rows[:1]), encoding="utf-8")
+            import_usage_file(again, "tollbook-csv", usage_month=MONTH)
     run_billing(MONTH)
     close_billing_run(MONTH, ACTOR)
     invoices = {member_id: invoice_id for member_id, invoice_id in db.session.execute(
