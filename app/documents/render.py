@@ -58,7 +58,7 @@ def render_document(kind: str, fmt: str, data: InvoiceDocuments) -> bytes:
         raise ValueError(f"帳票の種類「{kind}」はありません（{', '.join(KINDS)}）。")
     if fmt == "pdf":
         context = _CONTEXTS[kind](data, document_title(kind, data))
-        return paged_pdf(f"{kind}.html", context, _EXPECTED_PAGES[kind](data))
+        return paged_pdf(f"{kind}.html", context, _EXPECTED_PAGES[kind](data, context))
     if fmt == "xlsx":
         return excel.WRITERS[kind](data, document_title(kind, data))
     if fmt == "csv" and kind in CSV_KINDS:
@@ -74,7 +74,6 @@ def _invoice_context(data: InvoiceDocuments, title: str) -> dict:
     context.update(line_groups=line_groups(data), taxable=data.subtotal("10%"), non_taxable=data.subtotal("不課税"),
                    carried=data.subtotal("繰越"))
     return context
-
 
 
 def paged_pdf(template: str, context: dict, expected_pages: int) -> bytes:
@@ -93,25 +92,23 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-# Rows that fit a page, measured on the templates (A4, 9pt): a guess only, a wrong one costs a second pass.
-INVOICE_LINES_FIRST_PAGE = 24
-INVOICE_LINES_PER_PAGE = 48
+# Table rows that fit a page, measured on invoice.html (A4, 9pt, one-line descriptions): a guess only,
+# a wrong one costs a second pass. The totals and the note below the lines take about 6 rows.
+INVOICE_LINES_FIRST_PAGE = 28
+INVOICE_LINES_PER_PAGE = 46
 
 
-def _invoice_pages(data: InvoiceDocuments) -> int:
-    rows = len(data.lines) + len({line.card_id for line in data.lines})  # lines and group headings
+def _invoice_pages(data: InvoiceDocuments, context: dict) -> int:
+    rows = len(data.lines) + len(context["line_groups"]) + 6  # lines, group headings, totals and note
     if rows <= INVOICE_LINES_FIRST_PAGE:
         return 1
     return 1 + math.ceil((rows - INVOICE_LINES_FIRST_PAGE) / INVOICE_LINES_PER_PAGE)
-
 
 
 def _card_statement_context(data: InvoiceDocuments, title: str) -> dict:
     context = html.base_context(data, title)
     context.update(cards=data.cards, card_totals=card_totals(data), member_lines=data.member_lines())
     return context
-
-
 
 
 def _usage_statement_context(data: InvoiceDocuments, title: str) -> dict:
@@ -132,11 +129,11 @@ def _payment_notice_context(data: InvoiceDocuments, title: str) -> dict:
     return html.base_context(data, title)
 
 
-def _usage_pages(data: InvoiceDocuments) -> int:
-    return max(1, len(_usage_statement_context(data, "")["pages"]))
+def _usage_pages(data: InvoiceDocuments, context: dict) -> int:
+    return max(1, len(context["pages"]))  # laid out beforehand (statement_pages.py)
 
 
-def _card_pages(data: InvoiceDocuments) -> int:
+def _card_pages(data: InvoiceDocuments, context: dict) -> int:
     rows = len(data.cards) + len(data.member_lines()) + 2
     return 1 if rows <= 40 else 1 + math.ceil((rows - 40) / 52)
 
@@ -144,4 +141,4 @@ def _card_pages(data: InvoiceDocuments) -> int:
 _CONTEXTS = {"invoice": _invoice_context, "card-statement": _card_statement_context,
              "usage-statement": _usage_statement_context, "payment-notice": _payment_notice_context}
 _EXPECTED_PAGES = {"invoice": _invoice_pages, "card-statement": _card_pages, "usage-statement": _usage_pages,
-                   "payment-notice": lambda data: 1}
+                   "payment-notice": lambda data, context: 1}

@@ -105,13 +105,14 @@ class OperatorSettingsView(TollbookModelView):
 
     @staticmethod
     def _update_logo(item):
-        """The upload replaces the logo, 「ロゴを削除する」 removes it, neither keeps it. The form fields
+        """An uploaded image replaces the logo, 「ロゴを削除する」 removes it, neither keeps it. The form fields
         are not columns: populate_obj left them on the object as plain attributes."""
         upload = request.files.get("logo_upload")
+        # Read from the stream, never by the client's file name; no file chosen sends an empty part.
+        data = upload.read(LOGO_MAX_BYTES + 1) if upload is not None else b""
         if request.form.get("logo_remove"):
             item.logo_image, item.logo_mime = None, None
-        elif upload is not None and upload.filename:
-            data = upload.read(LOGO_MAX_BYTES + 1)
+        elif data:
             mime = check_logo(data)  # DomainError: FAB shows its Japanese message and keeps the row as it was
             item.logo_image, item.logo_mime = data, mime
         for attribute in ("logo_upload", "logo_remove"):
