@@ -310,47 +310,51 @@ def tariff_import_command(path):
 
 # ---- 発行済み帳票 (docs/documents.md) ---------------------------------------------------------------
 
-def _render_progress():
-    """Rendering progress on stderr when a person watches (a terminal); silent in scripts and CI."""
-    if not sys.stderr.isatty():
-        return None
+def _render(month, processes, actor):
+    """The render batch with progress on stderr when a person watches (a terminal); its summary."""
+    from app.services.documents.rendering import render_documents
 
-    def show(rendered, failed):
-        click.echo(f"\r帳票を作成中… 作成 {rendered:,}件" + (f"・失敗 {failed:,}件" if failed else ""), err=True, nl=False)
-    return show
+    progress = None
+    if sys.stderr.isatty():
+        def progress(rendered, failed):
+            click.echo(f"\r帳票を作成中… 作成 {rendered:,}件" + (f"・失敗 {failed:,}件" if failed else ""), err=True, nl=False)
+    with acting_as(actor):
+        summary = render_documents(month, processes=processes or current_app.config.get("DOCUMENT_RENDER_PROCESSES", 2),
+                                   progress=progress)
+    if progress is not None:
+        click.echo("", err=True)
+    return summary
 
 
-def _report_failures(summary) -> None:
+def _exit_on_failures(summary) -> None:
+    if not summary.failed:
+        return
     click.echo(f"作成できなかった帳票が {len(summary.failed):,}件あります（理由は請求処理の画面にも表示します。"
                "原因を直してから、もう一度実行すると未作成の分だけ作成します）:", err=True)
     for failure in summary.failed[:50]:
         click.echo(f"  {failure}", err=True)
     if len(summary.failed) > 50:
         click.echo(f"  …ほか {len(summary.failed) - 50:,}件", err=True)
+    sys.exit(1)
+
+
+_PROCESSES = click.option("--processes", default=None, type=click.IntRange(1, 16),
+                          help="帳票を作成するプロセス数（既定: DOCUMENT_RENDER_PROCESSES、2）。")
 
 
 @etc.command("render-documents",
              help="締めた月の帳票（請求書・カード明細書・走行明細書・お知らせ; PDF と Excel）のうち未作成・作成失敗の分を"
                   "作成して保存します。月（YYYY-MM）を省略するとすべての月が対象です。")
 @click.argument("month", required=False)
-@click.option("--processes", default=None, type=click.IntRange(1, 16),
-              help="帳票を作成するプロセス数（既定: DOCUMENT_RENDER_PROCESSES、2）。")
+@_PROCESSES
 @with_appcontext
 @exits_on_domain_error
 def render_documents_command(month, processes):
     from app.domain.month import Month
-    from app.services.documents.rendering import render_documents
 
-    month = str(Month.parse(month, "請求月")) if month else None
-    with acting_as("flask etc render-documents"):
-        summary = render_documents(month, processes=processes or current_app.config.get("DOCUMENT_RENDER_PROCESSES", 2),
-                                   progress=_render_progress())
-    if sys.stderr.isatty():
-        click.echo("", err=True)
+    summary = _render(str(Month.parse(month, "請求月")) if month else None, processes, "flask etc render-documents")
     click.echo(str(summary))
-    if summary.failed:
-        _report_failures(summary)
-        sys.exit(1)
+    _exit_on_failures(summary)
 
 
 @etc.command("documents",
@@ -359,36 +363,19 @@ def render_documents_command(month, processes):
 @click.argument("month")
 @click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False),
               help="書き出し先のフォルダ（なければ作成します）。")
-@click.option("--processes", default=None, type=click.IntRange(1, 16),
-              help="帳票を作成するプロセス数（既定: DOCUMENT_RENDER_PROCESSES、2）。")
+@_PROCESSES
 @with_appcontext
 @exits_on_domain_error
 def documents_command(month, directory, processes):
-    from sqlalchemy import select
-
-    from app.domain.errors import DomainError
     from app.domain.month import Month
-    from app.extensions import db
-    from app.models.billing import CLOSED, BillingRun
-    from app.services.documents.export import write_month_files
-    from app.services.documents.rendering import render_documents
+    from app.services.documents.export import require_closed, write_month_files
 
-    month = str(Month.parse(month, "請求月"))
-    run = db.session.scalar(select(BillingRun).where(BillingRun.month == month))
-    if run is None or run.status != CLOSED:
-        raise DomainError(f"{month} はまだ締められていません。帳票は締めた月の請求書から作成します（flask etc close {month}）。")
-    with acting_as("flask etc documents"):
-        summary = render_documents(month, processes=processes or current_app.config.get("DOCUMENT_RENDER_PROCESSES", 2),
-                                   progress=_render_progress())
-    if sys.stderr.isatty():
-        click.echo("", err=True)
+    month = require_closed(Month.parse(month, "請求月"))
+    summary = _render(month, processes, "flask etc documents")
     if summary.rendered:
         click.echo(str(summary))
-    written = write_month_files(month, directory)
-    click.echo(str(written))
-    if summary.failed:
-        _report_failures(summary)
-        sys.exit(1)
+    click.echo(str(write_month_files(month, directory)))
+    _exit_on_failures(summary)
 
 
 @etc.command("verify-documents",

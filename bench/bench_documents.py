@@ -34,15 +34,8 @@ OUT = BENCH / "out"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_DB = os.environ.get("BENCH_PG_DB", "tollbook_bench_documents")
 MONTH = "2026-10"
-
-
-def _app(url: str):
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("TOLLBOOK_INSTANCE", str(OUT / "instance"))
-    sys.path.insert(0, str(ROOT))
-    from app import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": url})
+sys.path.insert(0, str(BENCH))
+from bench_billing import _app  # noqa: E402  (the same app set-up: instance under bench/out)
 
 
 def generate(connection, members: int, passages: int = 4) -> None:

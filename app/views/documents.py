@@ -113,54 +113,45 @@ class IssuedDocumentView(BaseView):
     @has_access
     def render(self, month):
         from app.jobs.documents import start_rendering
-        from app.services.documents.requests import request_documents
-        from app.services.unit_of_work import unit_of_work
+        from app.services.documents.requests import request_month_documents
 
         month = _closed_month(month)
-        with unit_of_work():
-            request_documents(month)  # a month closed before documents existed gets its rows first
+        request_month_documents(month)  # a month closed before documents existed gets its rows first
         start_rendering(current_app._get_current_object(), current_user.username, current_user.id)
         flash(f"{month} の未作成・作成失敗の帳票の作成を始めました。進み具合はこの画面に表示します。", "info")
         return redirect(url_for("BillingView.review", month=month))
+
+    def _month_file(self, month: str, make, name: str, fmt: str):
+        """One file of the month (`make(month)` → bytes or a temporary file), or its refusal on the billing screen."""
+        month = _closed_month(month)
+        try:
+            body = make(month)
+        except DomainError as error:
+            flash(error.message, "warning")
+            return redirect(url_for("BillingView.review", month=month))
+        return send_stored(body, name.format(month=month), fmt)
 
     @expose("/month/<month>/zip")
     @has_access
     def month_zip(self, month):
         from app.services.documents.export import month_zip
 
-        month = _closed_month(month)
-        try:
-            spool = month_zip(month)
-        except DomainError as error:
-            flash(error.message, "warning")
-            return redirect(url_for("BillingView.review", month=month))
-        return send_stored(spool, f"帳票_{month}.zip", "zip")
+        return self._month_file(month, month_zip, "帳票_{month}.zip", "zip")
 
     @expose("/month/<month>/invoices.pdf")
     @has_access
     def merged(self, month):
         from app.services.documents.export import merged_invoices_pdf
 
-        month = _closed_month(month)
-        try:
-            spool = merged_invoices_pdf(month, _operator_name(), member_term())
-        except DomainError as error:
-            flash(error.message, "warning")
-            return redirect(url_for("BillingView.review", month=month))
-        return send_stored(spool, f"請求書_郵送用_{month}.pdf", "pdf")
+        return self._month_file(month, lambda m: merged_invoices_pdf(m, _operator_name(), member_term()),
+                                "請求書_郵送用_{month}.pdf", "pdf")
 
     @expose("/month/<month>/mailing.xlsx")
     @has_access
     def mailing(self, month):
         from app.services.documents.export import mailing_list_workbook
 
-        month = _closed_month(month)
-        try:
-            body = mailing_list_workbook(month)
-        except DomainError as error:
-            flash(error.message, "warning")
-            return redirect(url_for("BillingView.review", month=month))
-        return send_stored(body, f"宛名一覧_{month}.xlsx", "xlsx")
+        return self._month_file(month, mailing_list_workbook, "宛名一覧_{month}.xlsx", "xlsx")
 
     # ---- 検索 (電子帳簿保存法) ------------------------------------------------------------------------
 

@@ -493,3 +493,17 @@ def test_members_never_reach_issued_documents(client, db, closed, url):
     assert document.content not in response.data and b"%PDF" not in response.data
     render = client.post(f"/documents/month/{MONTH}/render")
     assert render.status_code in (302, 403, 404)
+
+
+def test_the_billing_screens_button_renders_in_a_background_job(manager_client, db, closed):
+    """The web process's job (a thread, workers from a fork server): the button answers at once."""
+    from app.jobs.documents import wait_until_idle
+
+    response = manager_client.post(f"/documents/month/{MONTH}/render")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/billing/month/{MONTH}")
+    assert wait_until_idle(300)
+    session = fresh(db)
+    assert {r.status for r in documents(session)} == {RENDERED} and len(documents(session)) == 3 * PER_INVOICE
+    from app.services.documents.chain import verify_documents
+
+    assert verify_documents().ok

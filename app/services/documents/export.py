@@ -18,7 +18,7 @@ from app.domain.document_names import export_file_name
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import Invoice, Member
-from app.models.billing import CANCELLED, ISSUED
+from app.models.billing import CANCELLED, CLOSED, ISSUED, BillingRun
 from app.models.document import PDF, RENDERED, IssuedDocument
 
 from ..unit_of_work import unit_of_work
@@ -35,6 +35,16 @@ class DocumentFile:
     format: str
     size: int
     cancelled_number: str | None  # the invoice was cancelled by a correction: its number
+
+
+def require_closed(month) -> str:
+    """The month ('YYYY-MM') if it is closed; documents exist only for closed months."""
+    month = str(month)
+    with unit_of_work() as session:
+        status = session.scalar(select(BillingRun.status).where(BillingRun.month == month))
+    if status != CLOSED:
+        raise DomainError(f"{month} はまだ締められていません。帳票は締めた月の請求書から作成します（flask etc close {month}）。")
+    return month
 
 
 def month_files(month: str) -> list[DocumentFile]:

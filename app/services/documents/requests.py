@@ -13,6 +13,7 @@ from app.models.document import PENDING, IssuedDocument
 from app.models.mixins import now_jst
 
 from ..month_lock import lock_month
+from ..unit_of_work import transactional
 
 _doc = IssuedDocument.__table__
 _invoice = Invoice.__table__
@@ -40,6 +41,12 @@ def request_documents(month: str) -> int:
     if created:
         _link_replacements(month)
     return created
+
+
+@transactional
+def request_month_documents(month: str) -> int:
+    """`request_documents` as a use case of its own (the billing screen's 「未作成・失敗の帳票を作成」)."""
+    return request_documents(month)
 
 
 def _link_replacements(month: str) -> None:
