@@ -326,15 +326,16 @@ def _render(month, processes, actor):
     return summary
 
 
-def _exit_on_failures(summary) -> None:
-    if not summary.failed:
+def _exit_on_failures(failures: list[str]) -> None:
+    """The documents not rendered, named with their reasons, and exit status 1; nothing if none."""
+    if not failures:
         return
-    click.echo(f"作成できなかった帳票が {len(summary.failed):,}件あります（理由は請求処理の画面にも表示します。"
+    click.echo(f"作成できなかった帳票が {len(failures):,}件あります（理由は請求処理の画面にも表示します。"
                "原因を直してから、もう一度実行すると未作成の分だけ作成します）:", err=True)
-    for failure in summary.failed[:50]:
+    for failure in failures[:50]:
         click.echo(f"  {failure}", err=True)
-    if len(summary.failed) > 50:
-        click.echo(f"  …ほか {len(summary.failed) - 50:,}件", err=True)
+    if len(failures) > 50:
+        click.echo(f"  …ほか {len(failures) - 50:,}件", err=True)
     sys.exit(1)
 
 
@@ -354,7 +355,7 @@ def render_documents_command(month, processes):
 
     summary = _render(str(Month.parse(month, "請求月")) if month else None, processes, "flask etc render-documents")
     click.echo(str(summary))
-    _exit_on_failures(summary)
+    _exit_on_failures([str(failure) for failure in summary.failed])
 
 
 @etc.command("documents",
@@ -369,13 +370,16 @@ def render_documents_command(month, processes):
 def documents_command(month, directory, processes):
     from app.domain.month import Month
     from app.services.documents.export import require_closed, write_month_files
+    from app.services.documents.progress import failed_documents
 
     month = require_closed(Month.parse(month, "請求月"))
     summary = _render(month, processes, "flask etc documents")
     if summary.rendered:
         click.echo(str(summary))
     click.echo(str(write_month_files(month, directory)))
-    _exit_on_failures(summary)
+    # what is still missing, whichever process tried it (another may have rendered part of the month)
+    _exit_on_failures([f"{f.member_code} {month} {f.kind}.{f.format}: {f.error}"
+                       for f in failed_documents(month, limit=None, pending=True)])
 
 
 @etc.command("verify-documents",

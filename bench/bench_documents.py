@@ -79,10 +79,12 @@ def generate(connection, members: int, passages: int = 4) -> None:
 
 
 def invoice_html(data) -> str:
-    """The invoice's HTML exactly as the renderer makes it before xhtml2pdf (the renderer's own function)."""
-    from app.documents import html as documents_html
+    """The invoice's HTML exactly as the renderer hands it to xhtml2pdf for a one-page invoice: its own context
+    and template (app/documents/render.py paged_pdf, with the expected page total of 1)."""
+    from app.documents import html, render
 
-    return documents_html.invoice_html(data)
+    context = render._invoice_context(data, render.document_title("invoice", data))
+    return html.render_html("invoice.html", {**context, "page_total": 1})
 
 
 def run(url: str, invoices: int, processes: int) -> dict:

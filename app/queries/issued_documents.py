@@ -46,12 +46,13 @@ class FoundDocument:
     sha256: str
     cancelled: bool  # the invoice was cancelled by a correction (the document stays as issued)
     replaces_document_id: int | None
+    payment_method: str | None
 
 
 def _query(search: DocumentSearch):
     query = (select(_doc.c.id, Invoice.invoice_date, Invoice.number, Member.code, Member.name, _doc.c.month,
                     _doc.c.kind, _doc.c.format, Invoice.total, _doc.c.issued_at, _doc.c.size, _doc.c.sha256,
-                    Invoice.status == CANCELLED, _doc.c.replaces_document_id)
+                    Invoice.status == CANCELLED, _doc.c.replaces_document_id, Invoice.payment_method)
              .join(Invoice, Invoice.id == _doc.c.invoice_id).join(Member, Member.id == _doc.c.member_id)
              .where(_doc.c.status == RENDERED))
     if search.date_from:
@@ -79,4 +80,4 @@ def search_documents(search: DocumentSearch, offset: int = 0, limit: int | None 
         ordered = ordered.offset(offset)
     if limit is not None:
         ordered = ordered.limit(limit)
-    return count, [FoundDocument(*row[:12], bool(row[12]), row[13]) for row in db.session.execute(ordered)]
+    return count, [FoundDocument(*row[:12], bool(row[12]), *row[13:]) for row in db.session.execute(ordered)]

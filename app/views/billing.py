@@ -222,10 +222,10 @@ def _in_kind_order(documents: dict) -> list:
     return sorted(documents.items(), key=lambda item: order.get(item[0], len(order)))
 
 
-def _kind_title(kind: str) -> str:
+def _kind_title(kind: str, payment_method: str | None = None) -> str:
     from .documents import kind_title
 
-    return kind_title(kind)
+    return kind_title(kind, payment_method)
 
 
 REVIEW_PAGE = 100  # member rows per review page (10,000 members: the page stays fast)

@@ -33,13 +33,17 @@ from .formatting import date_jp, yen
 MIMETYPES = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              "zip": "application/zip"}
 SEARCH_PAGE = 100
+KIND_CHOICES = {"payment-notice": "口座振替のお知らせ・振込のご案内"}  # the search's choice names both titles
 EXPORT_LIMIT = 100_000  # rows in one Excel export of the search (a narrower search for more)
 
 
-def kind_title(kind: str) -> str:
-    """The document's Japanese name (docs-render's titles; payment-notice has the general one here)."""
-    from app.documents.render import KIND_TITLES
+def kind_title(kind: str, payment_method: str | None = None) -> str:
+    """The document's Japanese name (the renderer's titles; the payment notice's follows the payment method:
+    口座振替のお知らせ / 振込のご案内)."""
+    from app.documents.render import KIND_TITLES, payment_notice_title
 
+    if kind == "payment-notice" and payment_method:
+        return payment_notice_title(payment_method)
     return KIND_TITLES.get(kind, kind)
 
 
@@ -88,14 +92,14 @@ class IssuedDocumentView(BaseView):
     def download(self, pk):
         row = db.session.execute(
             select(IssuedDocument.content, IssuedDocument.status, IssuedDocument.kind, IssuedDocument.format,
-                   IssuedDocument.month, Member.code, Invoice.status, Invoice.number)
+                   IssuedDocument.month, Member.code, Invoice.status, Invoice.number, Invoice.payment_method)
             .join(Member, Member.id == IssuedDocument.member_id).join(Invoice, Invoice.id == IssuedDocument.invoice_id)
             .where(IssuedDocument.id == pk)).first()
         if row is None or row[1] != RENDERED:
             abort(404)
-        content, _, kind, fmt, month, code, invoice_status, number = row
+        content, _, kind, fmt, month, code, invoice_status, number, method = row
         cancelled = number if invoice_status == CANCELLED else None
-        return send_stored(content, download_file_name(kind_title(kind), code, month, fmt, cancelled), fmt)
+        return send_stored(content, download_file_name(kind_title(kind, method), code, month, fmt, cancelled), fmt)
 
     # ---- the month (billing screen) ---------------------------------------------------------------
 
@@ -199,7 +203,7 @@ class IssuedDocumentView(BaseView):
         query = {k: v for k, v in form.items() if v}
         return self.render_template(
             "tollbook/documents_search.html", form=form, errors=errors, rows=rows, count=count, page=page,
-            pages=max(1, -(-count // SEARCH_PAGE)), query=query, kinds=[(k, kind_title(k)) for k in _kinds()],
+            pages=max(1, -(-count // SEARCH_PAGE)), query=query, kinds=[(k, KIND_CHOICES.get(k) or kind_title(k)) for k in _kinds()],
             kind_title=kind_title, format_names=FORMAT_NAMES, yen=yen, date_jp=date_jp, member_label=member_term(),
             export_url=url_for("IssuedDocumentView.export", **query), csrf_token=generate_csrf)
 
@@ -215,7 +219,7 @@ class IssuedDocumentView(BaseView):
         term = member_term()
         headers = ["請求日", "請求書番号", f"{term}コード", f"{term}名", "利用月", "帳票", "形式", "請求金額",
                    "発行日時", "サイズ（バイト）", "SHA-256", "請求書の状態", "差し替えた帳票"]
-        data = ([r.invoice_date, r.invoice_number, r.member_code, r.member_name, r.month, kind_title(r.kind),
+        data = ([r.invoice_date, r.invoice_number, r.member_code, r.member_name, r.month, kind_title(r.kind, r.payment_method),
                  FORMAT_NAMES.get(r.format, r.format), r.total, r.issued_at, r.size, r.sha256,
                  "取消（訂正済）" if r.cancelled else "有効", r.replaces_document_id or ""] for r in rows)
         sheets = [("発行済み帳票", headers, data, [7, 9])]

@@ -7,7 +7,7 @@ rewritten" is the database's rule, not only the application's (the hash chain st
 with the trigger removed: flask etc verify-documents).
 
 Revision ID: a7d3e9c1b5f2
-Revises: f1a2b3c4d5e6
+Revises: a7c3e5f9b1d2
 Create Date: 2026-11-29 20:00:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = 'a7d3e9c1b5f2'
-down_revision = 'f1a2b3c4d5e6'
+down_revision = 'a7c3e5f9b1d2'
 branch_labels = None
 depends_on = None
 

@@ -50,12 +50,15 @@ def document_progress(month: str) -> DocumentProgress:
     return DocumentProgress(month, rendered + failed + pending, rendered, failed, pending, int(size))
 
 
-def failed_documents(month: str, limit: int = 50) -> list[FailedDocument]:
-    rows = db.session.execute(
-        select(_doc.c.id, Member.code, Member.name, _doc.c.kind, _doc.c.format, _doc.c.attempts, _doc.c.error)
-        .join(Member, Member.id == _doc.c.member_id).where(_doc.c.month == month, _doc.c.status == FAILED)
-        .order_by(Member.code, _doc.c.kind, _doc.c.format).limit(limit)).all()
-    return [FailedDocument(*row[:6], row[6] or "") for row in rows]
+def failed_documents(month: str, limit: int | None = 50, pending: bool = False) -> list[FailedDocument]:
+    """The month's failed documents with their reasons (and, with `pending`, those not rendered yet)."""
+    statuses = (FAILED, PENDING) if pending else (FAILED,)
+    query = (select(_doc.c.id, Member.code, Member.name, _doc.c.kind, _doc.c.format, _doc.c.attempts, _doc.c.error,
+                    _doc.c.status)
+             .join(Member, Member.id == _doc.c.member_id).where(_doc.c.month == month, _doc.c.status.in_(statuses))
+             .order_by(Member.code, _doc.c.kind, _doc.c.format))
+    rows = db.session.execute(query if limit is None else query.limit(limit)).all()
+    return [FailedDocument(*row[:6], (row[6] or "") if row[7] == FAILED else "作成待ち") for row in rows]
 
 
 def document_counts() -> dict[str, DocumentProgress]:

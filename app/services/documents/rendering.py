@@ -6,10 +6,11 @@ doubles it; issue 10 "Bad input and faults"):
 - Workers only render (app/documents/worker.py: no database). This process claims rows, reads each
   invoice's data once for its documents (app.documents.data), keeps a few documents per worker in
   flight, and stores finished bytes in short transactions (a batch at a time, one chain link each).
-- Rows are claimed (claimed_by, claimed_at) before they are rendered: two processes rendering the
-  same month at once share the work instead of rendering everything twice, and the bytes of a
-  document are stored once (storing requires the row to be unrendered and claimed by this process).
-  A claim older than CLAIM_EXPIRES is taken over (the process that made it died).
+- Rows are claimed (claimed_by, claimed_at) a few at a time before they are rendered: two processes
+  rendering the same month at once share the work instead of rendering everything twice, and the bytes
+  of a document are stored once (storing requires the row to be unrendered and claimed by this process).
+  A process that runs out of rows waits for those another process still holds, so that when it
+  returns the month is done. A claim older than CLAIM_EXPIRES is taken over (its process died).
 - A document whose data cannot be read or whose rendering fails is marked failed with the reason and
   tried again later in the same run (RUN_TRIES in all); the others go on. A worker process that dies
   fails only the documents it had; the pool is started again.
@@ -46,7 +47,7 @@ from .requests import months_with_missing_documents, request_documents
 _doc = IssuedDocument.__table__
 
 CLAIM_EXPIRES = dt.timedelta(minutes=15)  # a claim older than this belongs to a process that died
-CLAIM_BATCH = 32  # rows claimed at a time (ordered by invoice: one data read serves its documents)
+OTHERS_POLL = 0.5  # seconds between looks at rows another process holds
 STORE_BATCH = 16  # documents stored per transaction
 STORE_EVERY = 2.0  # seconds: stored at least this often, so the billing screen's progress moves
 RUN_TRIES = 2  # a failing document is tried this many times per run (a rerun tries again)
@@ -120,6 +121,21 @@ def claim(claimed_by: str, month: str | None, limit: int, skip: set[int], kinds=
         rows = session.execute(select(_doc.c.id, _doc.c.invoice_id, _doc.c.kind, _doc.c.format)
                                .where(_doc.c.id.in_(taken)).order_by(_doc.c.invoice_id, _doc.c.id)).all()
     return [_Claimed(*row) for row in rows]
+
+
+def held_elsewhere(claimed_by: str, month: str | None, kinds=None, formats=None) -> int:
+    """Unrendered rows another live process holds."""
+    with unit_of_work() as session:
+        query = (select(func.count()).select_from(_doc)
+                 .where(_doc.c.status != RENDERED, _doc.c.claimed_by.is_not(None), _doc.c.claimed_by != claimed_by,
+                        _doc.c.claimed_at >= now_jst() - CLAIM_EXPIRES))
+        if month:
+            query = query.where(_doc.c.month == month)
+        if kinds:
+            query = query.where(_doc.c.kind.in_(kinds))
+        if formats:
+            query = query.where(_doc.c.format.in_(formats))
+        return session.scalar(query)
 
 
 def release(claimed_by: str) -> None:
@@ -213,7 +229,7 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
         while True:
             while len(in_flight) < in_flight_limit:
                 if not queue:
-                    queue.extend(claim(me, month, CLAIM_BATCH, exhausted, kinds, formats))
+                    queue.extend(claim(me, month, in_flight_limit * 2, exhausted, kinds, formats))
                     if not queue:
                         break
                 item = queue.popleft()
@@ -228,6 +244,11 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
             if not in_flight:
                 if done_ok or done_failed:
                     flush()  # failed rows are released: they may be claimed again for their retry
+                    continue
+                if held_elsewhere(me, month, kinds, formats):
+                    # Another process renders some of them: wait for it (a caller that writes the month's
+                    # files next must find them stored), then take over what it lets go.
+                    time.sleep(OTHERS_POLL)
                     continue
                 break
             finished, _ = wait(in_flight, timeout=STORE_EVERY, return_when=FIRST_COMPLETED)
