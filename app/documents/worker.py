@@ -19,11 +19,16 @@ def render_one(kind: str, fmt: str, data) -> tuple[bool, bytes | str]:
     try:
         content = render.render_document(kind, fmt, data)
     except Exception as error:  # noqa: BLE001  the reason goes to the document row
-        from app.documents.pdf import PdfRenderError
-
-        if isinstance(error, PdfRenderError):  # already a Japanese sentence
-            return False, str(error)[:480]
-        return False, f"{type(error).__name__}: {error}"[:480]
+        return False, failure_reason(error)
     if not isinstance(content, (bytes, bytearray)) or not content:
         return False, "帳票の作成結果が空です"
     return True, bytes(content)
+
+
+def failure_reason(error: Exception) -> str:
+    """What staff read as the reason: a Japanese message as it is (the renderer's and PdfRenderError's are
+    sentences already); anything else with the error's type, for whoever looks into it."""
+    message = str(error)
+    if message and not message.isascii():
+        return message[:480]
+    return f"{type(error).__name__}: {message}"[:480]

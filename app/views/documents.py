@@ -207,7 +207,7 @@ class IssuedDocumentView(BaseView):
             kind_title=kind_title, format_names=FORMAT_NAMES, yen=yen, date_jp=date_jp, member_label=member_term(),
             export_url=url_for("IssuedDocumentView.export", **query), csrf_token=generate_csrf)
 
-    @expose("/export")
+    @expose("/export/")
     @has_access
     def export(self):
         search, errors, _ = self._search_args()

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Member
+from app.models import Invoice, Member
 from app.models.document import FAILED, PENDING, RENDERED, IssuedDocument
 
 _doc = IssuedDocument.__table__
@@ -38,6 +38,7 @@ class FailedDocument:
     format: str
     attempts: int
     error: str
+    payment_method: str | None = None  # the payment notice's title follows it
 
 
 def document_progress(month: str) -> DocumentProgress:
@@ -54,11 +55,12 @@ def failed_documents(month: str, limit: int | None = 50, pending: bool = False) 
     """The month's failed documents with their reasons (and, with `pending`, those not rendered yet)."""
     statuses = (FAILED, PENDING) if pending else (FAILED,)
     query = (select(_doc.c.id, Member.code, Member.name, _doc.c.kind, _doc.c.format, _doc.c.attempts, _doc.c.error,
-                    _doc.c.status)
-             .join(Member, Member.id == _doc.c.member_id).where(_doc.c.month == month, _doc.c.status.in_(statuses))
+                    _doc.c.status, Invoice.payment_method)
+             .join(Member, Member.id == _doc.c.member_id).join(Invoice, Invoice.id == _doc.c.invoice_id)
+             .where(_doc.c.month == month, _doc.c.status.in_(statuses))
              .order_by(Member.code, _doc.c.kind, _doc.c.format))
     rows = db.session.execute(query if limit is None else query.limit(limit)).all()
-    return [FailedDocument(*row[:6], (row[6] or "") if row[7] == FAILED else "作成待ち") for row in rows]
+    return [FailedDocument(*row[:6], (row[6] or "") if row[7] == FAILED else "作成待ち", row[8]) for row in rows]
 
 
 def document_counts() -> dict[str, DocumentProgress]:

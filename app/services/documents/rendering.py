@@ -238,7 +238,7 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
                     data = load(item.invoice_id)
                 except Exception as error:  # noqa: BLE001  this invoice's documents fail; the others go on
                     db.session.rollback()
-                    fail(item.id, f"帳票のデータを読めませんでした: {type(error).__name__}: {error}"[:480])
+                    fail(item.id, f"帳票のデータを読めませんでした: {worker.failure_reason(error)}"[:480])
                     continue
                 in_flight[pool.submit(worker.render_one, item.kind, item.format, data)] = item
             if not in_flight:
@@ -262,7 +262,7 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
                     fail(item.id, BROKEN_WORKER)
                     continue
                 except Exception as error:  # noqa: BLE001  e.g. data that cannot be pickled
-                    fail(item.id, f"{type(error).__name__}: {error}"[:480])
+                    fail(item.id, worker.failure_reason(error))
                     continue
                 if ok:
                     done_ok.append((item.id, result))
