@@ -38,3 +38,9 @@ bench: setup
 .PHONY: bench-billing
 bench-billing: setup
 	BENCH_PG_URL=$(PG_TEST_URL) .venv/bin/python bench/bench_billing.py
+
+# Documents benchmark (docs/performance.md, "Documents"): 1,000 one-page invoices, Tollbook's batch on 2 worker
+# processes against xhtml2pdf alone in a plain loop on one core, ~5 minutes.
+.PHONY: bench-documents
+bench-documents: setup
+	.venv/bin/python bench/bench_documents.py

@@ -102,3 +102,9 @@ TOLLBOOK_TRUSTED_PROXIES = int(os.environ.get("TOLLBOOK_TRUSTED_PROXIES", "0"))
 TWO_FACTOR_REQUIRED_ROLES = (ROLE_ADMIN, ROLE_MANAGER)
 # FAB_PASSWORD_COMPLEXITY_VALIDATOR is set by app/security/setup.py (config does not import views).
 FAB_PASSWORD_COMPLEXITY_ENABLED = True
+
+# Issued documents (docs/documents.md): after a close the web process renders the month's documents in a
+# background thread with this many worker processes (2 cores: 2). Off (0), they stay 作成待ち until
+# `flask etc render-documents` or the billing screen's 「未作成の帳票を作成」.
+DOCUMENTS_RENDER_AFTER_CLOSE = os.environ.get("DOCUMENTS_RENDER_AFTER_CLOSE", "1") != "0"
+DOCUMENT_RENDER_PROCESSES = int(os.environ.get("DOCUMENT_RENDER_PROCESSES", "2"))

@@ -306,3 +306,96 @@ def tariff_import_command(path):
             for error in refused.errors:
                 click.echo(f"  {error}", err=True)
             sys.exit(1)
+
+
+# ---- 発行済み帳票 (docs/documents.md) ---------------------------------------------------------------
+
+def _render(month, processes, actor):
+    """The render batch with progress on stderr when a person watches (a terminal); its summary."""
+    from app.services.documents.rendering import render_documents
+
+    progress = None
+    if sys.stderr.isatty():
+        def progress(rendered, failed):
+            click.echo(f"\r帳票を作成中… 作成 {rendered:,}件" + (f"・失敗 {failed:,}件" if failed else ""), err=True, nl=False)
+    with acting_as(actor):
+        summary = render_documents(month, processes=processes or current_app.config.get("DOCUMENT_RENDER_PROCESSES", 2),
+                                   progress=progress)
+    if progress is not None:
+        click.echo("", err=True)
+    return summary
+
+
+def _exit_on_failures(failures: list[str]) -> None:
+    """The documents not rendered, named with their reasons, and exit status 1; nothing if none."""
+    if not failures:
+        return
+    click.echo(f"作成できなかった帳票が {len(failures):,}件あります（理由は請求処理の画面にも表示します。"
+               "原因を直してから、もう一度実行すると未作成の分だけ作成します）:", err=True)
+    for failure in failures[:50]:
+        click.echo(f"  {failure}", err=True)
+    if len(failures) > 50:
+        click.echo(f"  …ほか {len(failures) - 50:,}件", err=True)
+    sys.exit(1)
+
+
+_PROCESSES = click.option("--processes", default=None, type=click.IntRange(1, 16),
+                          help="帳票を作成するプロセス数（既定: DOCUMENT_RENDER_PROCESSES、2）。")
+
+
+@etc.command("render-documents",
+             help="締めた月の帳票（請求書・カード明細書・走行明細書・お知らせ; PDF と Excel）のうち未作成・作成失敗の分を"
+                  "作成して保存します。月（YYYY-MM）を省略するとすべての月が対象です。")
+@click.argument("month", required=False)
+@_PROCESSES
+@with_appcontext
+@exits_on_domain_error
+def render_documents_command(month, processes):
+    from app.domain.month import Month
+
+    summary = _render(str(Month.parse(month, "請求月")) if month else None, processes, "flask etc render-documents")
+    click.echo(str(summary))
+    _exit_on_failures([str(failure) for failure in summary.failed])
+
+
+@etc.command("documents",
+             help="指定月（YYYY-MM）の発行済み帳票をすべて DIR に書き出します（<組合員コード>_<種類>_<YYYY-MM>.pdf / .xlsx）。"
+                  "未作成の帳票は先に作成します。")
+@click.argument("month")
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False),
+              help="書き出し先のフォルダ（なければ作成します）。")
+@_PROCESSES
+@with_appcontext
+@exits_on_domain_error
+def documents_command(month, directory, processes):
+    from app.domain.month import Month
+    from app.services.documents.export import require_closed, write_month_files
+    from app.services.documents.progress import failed_documents
+
+    month = require_closed(Month.parse(month, "請求月"))
+    summary = _render(month, processes, "flask etc documents")
+    if summary.rendered:
+        click.echo(str(summary))
+    click.echo(str(write_month_files(month, directory)))
+    # what is still missing, whichever process tried it (another may have rendered part of the month)
+    _exit_on_failures([f"{f.member_code} {month} {f.kind}.{f.format}: {f.error}"
+                       for f in failed_documents(month, limit=None, pending=True)])
+
+
+@etc.command("verify-documents",
+             help="保存したすべての帳票の SHA-256 とハッシュチェーンを計算し直し、発行後に内容が変わった帳票を示します"
+                  "（変わった帳票があれば終了コード 1）。")
+@with_appcontext
+def verify_documents_command():
+    from app.services.documents.chain import verify_documents
+
+    result = verify_documents()
+    if result.ok:
+        click.echo(f"帳票 {result.checked:,}件の SHA-256 とハッシュチェーンを確認しました。発行後に変わった帳票はありません。")
+        click.echo(f"最新のチェーンハッシュ: {result.last_chain_hash}（控えておくと、以後のチェーン全体の書き換えも検出できます）")
+        return
+    click.echo(f"帳票 {result.checked:,}件を確認しました。発行後に内容または記録が変わった帳票が "
+               f"{len({p.document_id for p in result.problems}):,}件あります:", err=True)
+    for problem in result.problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)

@@ -60,7 +60,10 @@ def app(tmp_path_factory, request):
                               # two-factor tests switch the requirement back on (test_security_two_factor.py).
                               "TWO_FACTOR_REQUIRED_ROLES": (),
                               # Inbox files are dropped by the tests themselves, complete: no wait.
-                              "INBOX_STABLE_SECONDS": 0})
+                              "INBOX_STABLE_SECONDS": 0,
+                              # A close does not start the background render job: tests render when
+                              # they mean to (tests/e2e/test_documents.py turns it on).
+                              "DOCUMENTS_RENDER_AFTER_CLOSE": False})
     with application.app_context(), acting_as("test-setup"):
         initialize(ADMIN_PASSWORD)
         _create_test_users()

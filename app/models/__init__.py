@@ -7,6 +7,7 @@ from .audit import AuditLog  # noqa: F401
 from .billing import (BillingDiscount, BillingRun, Invoice, InvoiceAdjustment, InvoiceLine,  # noqa: F401
                       InvoiceNumberCounter, InvoiceTaxSubtotal, MonthLock, OperatorDiscountReport)
 from .card import Card, CardEvent  # noqa: F401
+from .document import IssuedDocument  # noqa: F401
 from .http_session import HttpSession  # noqa: F401
 from .member import Member, MemberAccount  # noqa: F401
 from .operator import OperatorSettings  # noqa: F401

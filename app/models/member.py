@@ -1,4 +1,4 @@
-from sqlalchemy import Column, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, true
 from sqlalchemy.orm import relationship
 
 from flask_appbuilder import Model
@@ -32,6 +32,9 @@ class Member(TimestampMixin, BankAccountMixin, Model):
     status = Column(String(20), nullable=False, default=ACTIVE)
     withdrawn_on = Column(Date)
     member_group = Column(String(40))  # 組合員グループ: tariff rules can be scoped to it
+    # 郵送希望: the month's merged invoice PDF for mailing (billing screen) holds these members' invoices;
+    # the others download theirs (member portal, e-mail).
+    invoice_by_post = Column(Boolean, nullable=False, default=True, server_default=true())
 
     def __repr__(self):
         return f"{self.code} {self.name}"

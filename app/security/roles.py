@@ -34,11 +34,13 @@ USAGE_MENUS = f"{USAGE_READ_MENUS}|UsageUpload"
 MASTER_READ_MENUS = MASTER_MENUS.replace("|MasterImport", "")  # managers read; they do not import
 # 請求 (app/views/billing*.py): staff edit the tariff, run drafts, register corrections; the manager
 # reads everything and closes the month (can_close on BillingView: nobody else but the admin).
-BILLING_MENUS = "Billing|BillingRuns|Invoices|InvoiceList|Tariff"
+BILLING_MENUS = "Billing|BillingRuns|Invoices|InvoiceList|Tariff|IssuedDocuments"
 BILLING_STAFF = [
     ["BillingView$", "can_(list|show|run)$"],
     ["InvoiceView$", "can_(list|show|export|adjust|reissue)$"],
     ["InvoiceListView$", "can_(list|download)$"],
+    # 発行済み帳票 (app/views/documents.py): search, downloads, start rendering what is missing
+    ["IssuedDocumentView$", "can_(list|download|render)$"],
     ["TariffRuleView$", "can_(list|show|add|edit|delete|export|download|upload)$"],
     [f"({BILLING_MENUS})$", "menu_access$"],
 ]
@@ -46,6 +48,7 @@ BILLING_MANAGER = [
     ["BillingView$", "can_(list|show|close)$"],
     ["InvoiceView$", "can_(list|show|export)$"],
     ["InvoiceListView$", "can_(list|download)$"],
+    ["IssuedDocumentView$", "can_(list|download|render)$"],
     ["TariffRuleView$", "can_(list|show|export|download)$"],
     [f"({BILLING_MENUS})$", "menu_access$"],
 ]

@@ -35,7 +35,10 @@ from app.services.billing.close import close_billing_run
 from app.services.billing.corrections import add_adjustment, adjustments_for, reissue_invoice
 from app.services.billing.draft import run_billing
 from app.services.billing.review import operator_check, review
+from app.services.documents.progress import (document_counts, document_progress, failed_documents,
+                                             invoice_documents)
 from app.services.invoice_list import MONEY_COLUMNS, invoice_list_headers, invoice_list_rows
+from app.jobs.documents import is_running as rendering_now, last_message as last_render_message
 
 from .base import TollbookModelView
 from .formatting import date_jp, right, yen
@@ -52,6 +55,8 @@ WARNING_LINKS = {
     "cards_without_usage": ("CardView.list", "カード一覧を開く", False),
     "rule_ends_without_successor": ("TariffRuleView.list", "料金表を開く", False),
     "rule_ended": ("TariffRuleView.list", "料金表を開く", False),
+    "member_without_address": ("MemberView.list", None, False),
+    "no_registration_number": ("OperatorSettingsView.list", "運営者設定を開く", False),
 }
 
 
@@ -142,7 +147,7 @@ class BillingView(BaseView):
         return self.render_template(
             "tollbook/billing_runs.html", runs=runs, pending=pending, suggested=suggested,
             can_run=_can("can_run", "BillingView"), csrf_token=generate_csrf, yen=yen, date_jp=date_jp,
-            month_jp=month_jp, run_status_label=run_status_label)
+            month_jp=month_jp, run_status_label=run_status_label, documents=document_counts())
 
     @expose("/run", methods=["POST"])
     @has_access
@@ -168,6 +173,7 @@ class BillingView(BaseView):
         check_rows = _check_rows_shown(check.rows)
         links = {w.code: _warning_link(w, month) for w in result.warnings}
         blocking = [w for w in result.warnings if w.blocking]
+        closed = result.run is not None and result.run.status != DRAFT
         return self.render_template(
             "tollbook/billing_review.html", month=month, review=result, run=result.run, check=check,
             check_rows=check_rows, page=page, pages=max(1, -(-result.totals.invoice_count // REVIEW_PAGE)),
@@ -175,7 +181,11 @@ class BillingView(BaseView):
             can_close=_can("can_close", "BillingView"), csrf_token=generate_csrf, yen=yen,
             signed_yen=signed_yen, date_jp=date_jp, month_jp=month_jp, member_label=member_term(),
             run_status_label=run_status_label, invoice_status_label=invoice_status_label,
-            card_text=format_card_number, invoices_url=InvoiceView.month_url(month), list_url=url_for("InvoiceListView.list", month=month))
+            card_text=format_card_number, invoices_url=InvoiceView.month_url(month), list_url=url_for("InvoiceListView.list", month=month),
+            documents=document_progress(month) if closed else None,
+            failed_documents=failed_documents(month) if closed else [], rendering=closed and rendering_now(),
+            render_message=last_render_message() if closed else "", kind_title=_kind_title,
+            can_download=_can("can_download", "IssuedDocumentView"), can_render=_can("can_render", "IssuedDocumentView"))
 
     @expose("/close/<month>", methods=["POST"])
     @has_access
@@ -188,7 +198,34 @@ class BillingView(BaseView):
             return redirect(url_for("BillingView.review", month=month))
         flash(f"{month_jp(run.month)}を締めました: 請求書 {run.invoice_count:,}件に番号を付けて発行しました"
               f"（請求金額 {run.total:,}円）。", "success")
+        _render_in_background()
         return redirect(url_for("BillingView.review", month=month))
+
+
+def _render_in_background() -> None:
+    """The documents the close (or a re-issue) requested are rendered by the background job
+    (app/jobs/documents.py) unless DOCUMENTS_RENDER_AFTER_CLOSE is off (then: the screen's button or
+    flask etc render-documents)."""
+    from flask import current_app
+
+    from app.jobs.documents import start_rendering
+
+    if current_app.config.get("DOCUMENTS_RENDER_AFTER_CLOSE", True):
+        start_rendering(current_app._get_current_object(), current_user.username, current_user.id)
+        flash("請求書・明細書などの帳票（PDF・Excel）の作成を始めました。進み具合は請求処理の画面に表示します。", "info")
+
+
+def _in_kind_order(documents: dict) -> list:
+    from .documents import _kinds
+
+    order = {kind: i for i, kind in enumerate(_kinds())}
+    return sorted(documents.items(), key=lambda item: order.get(item[0], len(order)))
+
+
+def _kind_title(kind: str, payment_method: str | None = None) -> str:
+    from .documents import kind_title
+
+    return kind_title(kind, payment_method)
 
 
 REVIEW_PAGE = 100  # member rows per review page (10,000 members: the page stays fast)
@@ -330,6 +367,7 @@ class InvoiceView(TollbookModelView):
         subtotals = {s.category: s for s in invoice.tax_subtotals}
         adjustments = adjustments_for(invoice.id)
         staff = invoice.status == ISSUED
+        documents = _in_kind_order(invoice_documents(invoice.id))
         return self.render_template(
             "tollbook/billing_invoice_show.html", title=self.show_title, invoice=invoice, settings=settings,
             cards=cards, subtotals=subtotals, adjustments=adjustments, form=form or {},
@@ -338,7 +376,8 @@ class InvoiceView(TollbookModelView):
             payment_name=PAYMENT_METHODS.get(invoice.payment_method or "", invoice.payment_method or ""),
             run=invoice.billing_run, csrf_token=generate_csrf, yen=yen, signed_yen=signed_yen, date_jp=date_jp,
             month_jp=month_jp, member_label=member_term(), invoice_status_label=invoice_status_label,
-            describe_kept_rule=describe_kept_rule,
+            describe_kept_rule=describe_kept_rule, documents=documents, kind_title=_kind_title,
+            can_download=_can("can_download", "IssuedDocumentView"),
             list_url=self.month_url(invoice.month)), status
 
     def _issued(self, pk):
@@ -379,6 +418,7 @@ class InvoiceView(TollbookModelView):
             return self._render_show(self._issued(pk), form={"reissue": {"reason": reason, "error": error.message}},
                                      status=400)
         flash(f"訂正請求書 {corrected.number} を発行しました。請求書 {number} は取消になりました。", "success")
+        _render_in_background()
         return redirect(url_for("InvoiceView.show", pk=corrected.id))
 
 

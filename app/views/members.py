@@ -1,5 +1,5 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.validators import StopValidation
 
 from app.domain.bank_account import ACCOUNT_TYPES, lookup_bank, lookup_branch, normalize_account_number
@@ -85,17 +85,19 @@ class MemberView(TollbookModelView):
         "contact_person": "担当者", "agency": "代理店", "payment_method": "支払方法",
         "payment_method_name": "支払方法", "status": "状態", "status_name": "状態", "withdrawn_on": "脱退日",
         "created_at": "登録日時", "updated_at": "更新日時", "member_group": with_member("{m}グループ"), **BANK_LABELS,
+        "invoice_by_post": "請求書の郵送",
     }
     list_columns = ["code", "name", "kana", "agency", "member_group", "payment_method_name", "bank_name",
                     "status_name"]
     search_columns = ["code", "name", "kana", "agency", "member_group", "payment_method", "status", "bank_code"]
     show_fieldsets = [
         ("基本情報", {"fields": ["code", "name", "kana", "postal_code", "address", "phone", "email",
-                                 "contact_person", "agency", "member_group", "status_name", "withdrawn_on"]}),
+                                 "contact_person", "agency", "member_group", "invoice_by_post", "status_name",
+                                 "withdrawn_on"]}),
         ("支払方法・口座", {"fields": ["payment_method_name", *BANK_SHOW_COLUMNS]}),
     ]
     _form = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person", "agency",
-             "member_group", "payment_method", "bank_code", "branch_code", "account_type", "account_number",
+             "member_group", "invoice_by_post", "payment_method", "bank_code", "branch_code", "account_type", "account_number",
              "account_holder_kana", "status", "withdrawn_on"]
     add_columns = edit_columns = _form
     export_columns = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person",
@@ -104,6 +106,8 @@ class MemberView(TollbookModelView):
         "kana": "ひらがな・半角カナでも入力できます（全角カタカナに変換します）。",
         "member_group": "料金表の規則をグループ単位で適用するときに使います（空欄可）。",
         "bank_code": "4桁。銀行名・支店名は全銀協のコードから自動で入ります。",
+        "address": with_member("請求書の宛先です。住所のない{m}がいると、その月は締められません。"),
+        "invoice_by_post": "チェックすると、請求処理の画面の「郵送用の請求書PDF」と宛名一覧に含めます。",
     }
     validators_columns = {
         "code": [Required()], "name": [Required()],
@@ -123,7 +127,10 @@ class MemberView(TollbookModelView):
         "payment_method": SelectField("支払方法", choices=list(PAYMENT_METHODS.items())),
         "status": SelectField("状態", choices=list(MEMBER_STATUSES.items())),
         "account_type": ACCOUNT_TYPE_FIELD,
+        # checked for a new member, as the column's default (most members still want paper)
+        "invoice_by_post": BooleanField("請求書の郵送", default=True),
     }
+    formatters_columns = {"invoice_by_post": lambda value: "郵送する" if value else "郵送しない"}
     base_order = ("code", "asc")
 
     def pre_add(self, item):

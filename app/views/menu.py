@@ -6,6 +6,7 @@ from .audit import AuditLogView
 from .billing import BillingView, InvoiceListView, InvoiceView
 from .billing_tariff import TariffRuleView
 from .cards import CardEventView, CardView
+from .documents import IssuedDocumentView
 from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
@@ -47,6 +48,7 @@ def register_views(appbuilder):
     appbuilder.add_view(BillingView, "BillingRuns", label="請求処理", icon="fa-calculator", **billing)
     appbuilder.add_view(InvoiceView, "Invoices", label="請求書", icon="fa-file-text-o", **billing)
     appbuilder.add_view(InvoiceListView, "InvoiceList", label="請求一覧", icon="fa-table", **billing)
+    appbuilder.add_view(IssuedDocumentView, "IssuedDocuments", label="発行済み帳票の検索", icon="fa-archive", **billing)
     appbuilder.add_view(TariffRuleView, "Tariff", label="料金表", icon="fa-percent", **billing)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")

@@ -33,7 +33,8 @@ def month_with_usage(db, tmp_path):
     ensure_default_tariff()
     with acting_as("test-setup"):
         for code, (name, number) in CARDS.items():
-            member = Member(code=code, name=name, kana="テスト", payment_method="bank_transfer")
+            member = Member(code=code, name=name, kana="テスト", payment_method="bank_transfer",
+                            postal_code="140-0002", address=f"東京都品川区東品川{code[-1]}-1-1")  # the close needs it
             db.session.add(member)
             prepare_new_card(db.session, Card(number=number, kind="credit", issuer="テスト信販", member=member,
                                               valid_from=dt.date(2026, 4, 1)))

@@ -87,10 +87,19 @@ def load_tariff(tmp_path, text=TARIFF, name="tariff.yaml"):
         return import_tariff(path)
 
 
-def make_member(db, code, name, payment="direct_debit", account=True, group=None):
+REGISTRATION = "T7000012050002"
+
+
+def make_member(db, code, name, payment="direct_debit", account=True, group=None,
+                address="東京都千代田区丸の内1-1-1"):
+    """A member that can be invoiced: with an address, and the operator with its 登録番号 (the close needs
+    both before it numbers anything: issue 10, "Bad input and faults")."""
     with acting_as(ACTOR):
+        settings = db.session.query(OperatorSettings).first()
+        if settings is not None and not settings.registration_number:
+            settings.registration_number = REGISTRATION
         member = Member(code=code, name=name, kana="テスト", payment_method=payment, status="active",
-                        member_group=group)
+                        member_group=group, postal_code="100-0005" if address else None, address=address)
         if account:
             member.bank_code, member.branch_code, member.account_type = "0001", "001", 1
             member.account_number, member.account_holder_kana = "1234567", "テスト"

@@ -57,7 +57,8 @@ def billing(db, tmp_path):
     ensure_shipped_profiles()
     ensure_default_tariff()
     with acting_as("test-setup"):
-        member = Member(code="M0001", name="品川運送株式会社", kana="シナガワウンソウ", payment_method="bank_transfer")
+        member = Member(code="M0001", name="品川運送株式会社", kana="シナガワウンソウ", payment_method="bank_transfer",
+                        address="東京都品川区東品川1-1-1")
         db.session.add(member)
         card = Card(number=KNOWN, kind="credit", issuer="テスト信販", member=member, valid_from=dt.date(2026, 4, 1))
         prepare_new_card(db.session, card)
@@ -228,7 +229,8 @@ def test_operator_check_compares_computed_and_reported_vehicle_discounts(staff_c
 
     corporate = "9011000000001234"
     with acting_as("test-setup"):
-        member = Member(code="M0002", name="海野物流株式会社", kana="ウミノブツリユウ", payment_method="bank_transfer")
+        member = Member(code="M0002", name="海野物流株式会社", kana="ウミノブツリユウ", payment_method="bank_transfer",
+                        address="東京都港区海岸2-2-2")
         vehicle = Vehicle(member=member, plate_region="品川", plate_class_number="100", plate_kana="あ",
                           plate_serial=1234, vehicle_class=2)
         db.session.add_all([member, vehicle])

@@ -18,11 +18,12 @@ from app.models.mixins import now_jst
 
 from ..month_lock import lock_month
 from ..audit import record_bulk_action
+from ..documents.requests import request_documents
 from ..unit_of_work import transactional
 from .draft import lock_run
 from .inputs import gather
 from .numbering import next_numbers
-from .review import billing_warnings
+from .review import billing_warnings, recipient_warnings
 
 DEFAULT_DEBIT_DAY = 5
 
@@ -51,6 +52,7 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
         raise DomainError(f"{month} は締め済みです（{run.closed_at:%Y/%m/%d %H:%M} {run.closed_by}）。")
     inputs = gather(month)
     reasons = [str(w) for w in billing_warnings(month, inputs.cards_in_force(), inputs.groups) if w.blocking]
+    reasons += [str(w) for w in recipient_warnings(month)]  # before any number: 宛先 and 登録番号
     earlier = session.scalars(select(BillingRun.month).where(BillingRun.month < month, BillingRun.status == DRAFT)
                               .order_by(BillingRun.month)).all()
     if earlier:
@@ -97,12 +99,16 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     run.status = CLOSED
     run.closed_at = issued_at
     run.closed_by = closed_by
+    # The documents are only requested here (作成待ち rows, a few INSERT … SELECT): rendering them takes
+    # minutes and runs after the commit (app/services/documents/rendering.py), so the close stays fast.
+    documents = request_documents(month)
     # The bulk updates above bypass the per-record audit (10,000 invoices): one entry says what the close did.
     record_bulk_action("close", run, {
         "month": month, "invoices_issued": len(numbers), "first_number": numbers[0] if numbers else None,
         "last_number": numbers[-1] if numbers else None,
         "credits_issued": sum(1 for _, total in drafts if total < 0),
         "card_events_billed": len(inputs.event_ids), "adjustments_billed": len(billed),
-        "credits_carried": len(carried), "invoice_date": invoice_date, "debit_date": debit_date})
+        "credits_carried": len(carried), "invoice_date": invoice_date, "debit_date": debit_date,
+        "documents_requested": documents})
     return run
 

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models.billing import CANCELLED, CORRECTED, ISSUED, BillingRun, Invoice, InvoiceAdjustment
 from app.models.mixins import now_jst
 
+from ..documents.requests import request_documents
 from ..month_lock import lock_month
 from ..unit_of_work import transactional
 from .draft import refresh_run_totals, write_invoices
@@ -99,5 +100,8 @@ def reissue_invoice(invoice_id: int, reason: str, created_by: str) -> Invoice:
     original.cancelled_by_invoice_id = new_id
     session.flush()
     refresh_run_totals(session.get(BillingRun, original.billing_run_id))  # the run = its live invoices
+    # The corrected invoice's documents (作成待ち, each naming the original's document it replaces);
+    # rendered after the commit like the close's.
+    request_documents(original.month)
     return session.get(Invoice, new_id)
 

@@ -1,0 +1,1 @@
+"""Background and scheduled jobs: each calls a service (architecture.md)."""

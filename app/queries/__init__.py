@@ -1,0 +1,1 @@
+"""Read-only list and search queries, one module per object (architecture.md)."""
