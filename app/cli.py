@@ -222,6 +222,57 @@ def export_invoice_list_command(month, output):
     click.echo(f"{month} の請求一覧 {count:,}件を書き出しました: {output}")
 
 
+@etc.command("forms", help="NEXCO宛ての申請書（申請内容シート）を1つのPDFに書き出します: 期間内のカード異動"
+                            "（--from/--to）、または有効期限が近いコーポレートカードの更新申込（--renewal-months）。")
+@click.option("--from", "first", default=None, help="異動日の始め（YYYY-MM-DD）")
+@click.option("--to", "last", default=None, help="異動日の終わり（YYYY-MM-DD、この日を含む）")
+@click.option("--renewal-months", default=None,
+              help="有効期限がNか月先の月末（1〜24）までのコーポレートカードの交換申込を書き出します（更新予定カードの画面と同じカード）")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="書き出すPDFファイル")
+@with_appcontext
+@exits_on_domain_error
+def forms_command(first, last, renewal_months, output):
+    from app.domain.card_renewal import parse_months, renewal_deadline
+    from app.domain.clock import today_jst
+    from app.domain.errors import DomainError
+    from app.services.nexco_forms import due_card_ids, period_forms, renewal_forms
+
+    if renewal_months is not None:
+        if first or last:
+            raise DomainError("--renewal-months と --from/--to は同時に指定できません。")
+        months = parse_months(renewal_months)
+        ids = due_card_ids(months)
+        batch, what = renewal_forms(ids), f"有効期限が{renewal_deadline(today_jst(), months):%Y-%m-%d}までの更新予定カード"
+        total = len(ids)
+    else:
+        if not first or not last:
+            raise DomainError("--from と --to に異動日の期間を YYYY-MM-DD で指定してください"
+                              "（更新予定カードの申込は --renewal-months）。")
+        start, end = _option_date(first, "--from"), _option_date(last, "--to")
+        batch, total = period_forms(start, end)
+        what = f"{start:%Y-%m-%d}〜{end:%Y-%m-%d} のカード異動"
+    for line in batch.skipped:
+        click.echo(f"  対象外: {line}", err=True)
+    if not batch.forms:
+        raise DomainError(f"{what}に、申請書の対象はありません（{total:,}件、うち対象外 {len(batch.skipped):,}件）。"
+                          "PDFは作成していません。")
+    data = batch.pdf()
+    Path(output).write_bytes(data)
+    click.echo(f"申請書 {batch.count:,}件（{batch.count:,}ページ）を書き出しました: {output}"
+               f"（{what} {total:,}件、うち対象外 {len(batch.skipped):,}件）")
+
+
+def _option_date(text: str, option: str):
+    """A date option as offices write dates (app/domain/japanese_date.py); the message names the option."""
+    from app.domain.errors import DomainError
+    from app.domain.japanese_date import parse_date_input
+
+    try:
+        return parse_date_input(text)
+    except DomainError as error:
+        raise DomainError(f"{option}: {error.message}") from None
+
+
 @etc.command("bill", help="指定月（YYYY-MM）の請求の下書きを作成・再計算し、集計と確認事項を表示します。")
 @click.argument("month")
 @with_appcontext

@@ -17,11 +17,11 @@ ROLE_MEMBER = "組合員"
 # Back-office views (class names) that staff work in.
 MASTER_VIEWS = (
     "OperatorSettingsView|MemberView|AgencyView|VehicleView|CardView|CardEventView"
-    "|MasterImportView"
+    "|MasterImportView|CardRenewalView"
 )
 # Menu items of the back office (names given to appbuilder.add_view / add_link).
 MASTER_MENUS = (
-    "MasterData|Operator|Members|Agencies|Vehicles|Cards|CardEvents|ImportExport|MasterImport"
+    "MasterData|Operator|Members|Agencies|Vehicles|Cards|CardEvents|CardRenewals|ImportExport|MasterImport"
 )
 # 走行明細 (app/views/usage*.py): staff import, fix unregistered cards, edit profiles; managers read.
 USAGE_VIEWS = (
@@ -64,7 +64,9 @@ _OWN_ACCOUNT = [
 
 ROLES = {
     ROLE_STAFF: [
-        [f"({MASTER_VIEWS})$", "can_(list|show|add|edit|delete|export|download|upload|template|register)$"],
+        # print_forms / can_forms: NEXCO 申請書 from card events and the renewal list (app/views/nexco_forms.py)
+        [f"({MASTER_VIEWS})$",
+         "(can_(list|show|add|edit|delete|export|download|upload|template|register|forms)|print_forms)$"],
         [f"({MASTER_MENUS})$", "menu_access$"],
         # copy: FAB names an action's permission after the action itself (取込形式のコピー)
         [f"({USAGE_VIEWS})$", "(can_(list|show|add|edit|delete|export|upload|assign|confirm)|copy)$"],

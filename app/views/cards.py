@@ -1,5 +1,6 @@
 
-from flask import flash, request
+from flask import flash, request, url_for
+from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField, StringField
 
@@ -12,9 +13,11 @@ from app.labels import with_member
 from app.models import Card, CardEvent
 from app.models.mixins import now_jst
 from app.services.cards import apply_card_event, check_card_fields, prepare_new_card
+from app.services.nexco_forms import event_forms
 from app.services.usage_rematch import first_usage_day
 
 from .base import TollbookModelView
+from .nexco_forms import forms_download
 from .search import card_quick_search
 from .validators import Normalize, Required, field_value
 from .fields import JapaneseDateField
@@ -139,6 +142,12 @@ class CardEventView(TollbookModelView):
 
     def pre_add(self, item):
         apply_card_event(db.session, item)
+
+    @action("print_forms", "申請書を印刷（PDF）", confirmation=None, icon="fa-print", multiple=True, single=True)
+    def print_forms(self, items):
+        """NEXCO 申請書 of the ticked events (or of the one shown), one page each (app/views/nexco_forms.py)."""
+        items = [i for i in (items if isinstance(items, list) else [items]) if i is not None]
+        return forms_download(event_forms(i.id for i in items), url_for("CardEventView.list"))
 
     def post_add(self, item):  # a reissued / renewed card may already have usage rows (未登録カード)
         super().post_add(item)

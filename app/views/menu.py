@@ -7,6 +7,7 @@ from .billing import BillingView, InvoiceListView, InvoiceView
 from .billing_tariff import TariffRuleView
 from .cards import CardEventView, CardView
 from .documents import IssuedDocumentView
+from .nexco_forms import CardRenewalView
 from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
@@ -30,6 +31,7 @@ def register_views(appbuilder):
     appbuilder.add_view(VehicleView, "Vehicles", label="車両", icon="fa-truck", **master)
     appbuilder.add_view(CardView, "Cards", label="ETCカード", icon="fa-credit-card", **master)
     appbuilder.add_view(CardEventView, "CardEvents", label="カード異動", icon="fa-exchange", **master)
+    appbuilder.add_view(CardRenewalView, "CardRenewals", label="更新予定カード", icon="fa-refresh", **master)
     appbuilder.add_view(MasterImportView, "MasterImport", label="マスタ取込（Excel）", icon="fa-upload", category="MasterData", category_label="マスタ管理")
     appbuilder.add_view(OperatorSettingsView, "Operator", label="運営者設定", icon="fa-cog", **master)
     usage = dict(category=USAGE, category_label="走行明細", category_icon="fa-road")
