@@ -32,7 +32,6 @@ CARDS = {"M001": "1000010000000011", "M002": "1000020000000021", "M003": "100003
 NAMES = {"M001": "株式会社山田運輸", "M002": "髙橋物流有限会社", "M003": "海野急便株式会社"}
 KINDS = ("invoice", "card-statement", "usage-statement", "payment-notice")
 FORMATS = ("pdf", "xlsx")
-_READY: list = []
 
 
 def pdf_text(content: bytes) -> str:
@@ -94,28 +93,6 @@ def closed(db, month):
     with acting_as(ACTOR):
         close_billing_run(MONTH, ACTOR)
     return MONTH
-
-
-@pytest.fixture()
-def ready(db, closed) -> tuple:
-    """The kinds the renderer makes today. The renderer lands them one at a time (app/documents/render.py
-    raises NotImplementedError for a kind not written yet): such a kind's documents are tested as what
-    they are, documents whose rendering fails with the renderer's reason while the others are stored.
-    Once all four kinds exist, this is KINDS and every test covers all of them."""
-    if not _READY:
-        from app.documents.data import load_invoice_documents
-        from app.documents.render import render_document
-
-        data = load_invoice_documents(db.session, db.session.scalar(select(func.min(Invoice.id))))
-        for kind in KINDS:
-            try:
-                for fmt in FORMATS:
-                    render_document(kind, fmt, data)
-            except NotImplementedError:
-                continue
-            _READY.append(kind)
-        db.session.rollback()
-    return tuple(_READY)
 
 
 def expected_names(codes, kinds, suffix="") -> set:
@@ -183,20 +160,18 @@ def test_the_review_lists_both_as_blocking(db, month):
 
 # ---- rendering ------------------------------------------------------------------------------------
 
-def test_closed_month_renders_every_document_with_its_sha256_in_one_chain(db, ready):
+def test_closed_month_renders_every_document_with_its_sha256_in_one_chain(db, closed):
     summary = render_documents(MONTH, processes=2)
-    per_invoice = len(ready) * len(FORMATS)
+    per_invoice = len(KINDS) * len(FORMATS)
     assert summary.rendered == 3 * per_invoice
-    # a kind the renderer does not have yet fails with its reason; it never stops the others
-    assert {(f.kind, f.format) for f in summary.failed} == {(k, f) for k in KINDS if k not in ready for f in FORMATS}
-    assert all("まだ実装されていません" in f.reason for f in summary.failed)
+    assert summary.failed == []
     session = fresh(db)
     rows = session.scalars(select(IssuedDocument).where(IssuedDocument.status == RENDERED)
                            .order_by(IssuedDocument.chain_position)).all()
     assert [r.chain_position for r in rows] == list(range(1, 3 * per_invoice + 1))
     previous = GENESIS
     for row in rows:
-        assert row.kind in ready and row.attempts == 1 and row.error is None
+        assert row.kind in KINDS and row.attempts == 1 and row.error is None
         assert hashlib.sha256(row.content).hexdigest() == row.sha256 and row.size == len(row.content)
         assert row.chain_hash == chain_hash(previous, row.sha256)
         previous = row.chain_hash
@@ -210,11 +185,11 @@ def test_closed_month_renders_every_document_with_its_sha256_in_one_chain(db, re
         assert numbers[code] in page and NAMES[code] in page and REGISTRATION in page
 
 
-def test_a_rerun_renders_nothing_new(db, ready):
-    render_documents(MONTH, processes=2, kinds=ready)
+def test_a_rerun_renders_nothing_new(db, closed):
+    render_documents(MONTH, processes=2)
     before = fresh(db).execute(select(IssuedDocument.id, IssuedDocument.sha256, IssuedDocument.chain_hash,
                                       IssuedDocument.issued_at).order_by(IssuedDocument.id)).all()
-    again = render_documents(MONTH, processes=2, kinds=ready)
+    again = render_documents(MONTH, processes=2)
     assert (again.rendered, again.failed) == (0, [])
     after = fresh(db).execute(select(IssuedDocument.id, IssuedDocument.sha256, IssuedDocument.chain_hash,
                                      IssuedDocument.issued_at).order_by(IssuedDocument.id)).all()
@@ -231,7 +206,7 @@ class BrokenData:
         raise RuntimeError("試験用に壊したデータです")
 
 
-def test_a_render_failure_marks_that_member_failed_with_the_reason_and_the_others_render(db, ready, monkeypatch):
+def test_a_render_failure_marks_that_member_failed_with_the_reason_and_the_others_render(db, closed, monkeypatch):
     import app.documents.data as data_module
 
     real = data_module.load_invoice_documents
@@ -241,8 +216,8 @@ def test_a_render_failure_marks_that_member_failed_with_the_reason_and_the_other
         return BrokenData() if invoice_id == broken else real(session, invoice_id)
 
     monkeypatch.setattr(data_module, "load_invoice_documents", loader)
-    per_invoice = len(ready) * len(FORMATS)
-    summary = render_documents(MONTH, processes=2, kinds=ready)
+    per_invoice = len(KINDS) * len(FORMATS)
+    summary = render_documents(MONTH, processes=2)
     assert summary.rendered == 2 * per_invoice
     assert sorted({f.member_code for f in summary.failed}) == ["M002"] and len(summary.failed) == per_invoice
     session = fresh(db)
@@ -256,20 +231,19 @@ def test_a_render_failure_marks_that_member_failed_with_the_reason_and_the_other
 
     monkeypatch.setattr(data_module, "load_invoice_documents", real)  # the data is fixed
     kept = contents(session)
-    rerun = render_documents(MONTH, processes=2, kinds=ready)
+    rerun = render_documents(MONTH, processes=2)
     assert (rerun.rendered, rerun.failed) == (per_invoice, [])
     session = fresh(db)
     for row in documents(session, invoice_id=broken):
-        if row.kind in ready:
-            assert row.status == RENDERED and row.attempts == 3
-            assert "試験用に壊したデータです" in row.error  # the reason of the earlier failure is kept
+        assert row.status == RENDERED and row.attempts == 3
+        assert "試験用に壊したデータです" in row.error  # the reason of the earlier failure is kept
     assert {i: c for i, c in contents(session).items() if i in kept} == kept  # the others untouched
 
 
 # ---- bytes never change; the chain detects a change ----------------------------------------------
 
-def test_stored_bytes_cannot_be_rewritten(db, ready):
-    render_documents(MONTH, processes=2, kinds=ready)
+def test_stored_bytes_cannot_be_rewritten(db, closed):
+    render_documents(MONTH, processes=2)
     target = documents(fresh(db), kind="invoice", format="pdf")[0]
     target_id, original = target.id, target.content
     for change in (dict(content=b"%PDF-forged"), dict(sha256="0" * 64), dict(chain_position=999)):
@@ -308,15 +282,15 @@ def tamper(db, document_id: int, content: bytes):
     session.commit()
 
 
-def test_verify_documents_names_the_document_with_one_changed_byte(app, db, ready):
-    render_documents(MONTH, processes=2, kinds=ready)
+def test_verify_documents_names_the_document_with_one_changed_byte(app, db, closed):
+    render_documents(MONTH, processes=2)
     runner = app.test_cli_runner()
     good = runner.invoke(args=["etc", "verify-documents"])
     assert good.exit_code == 0, good.output
-    stored = 3 * len(ready) * len(FORMATS)
+    stored = 3 * len(KINDS) * len(FORMATS)
     assert f"帳票 {stored}件の SHA-256 とハッシュチェーンを確認しました。発行後に変わった帳票はありません。" in good.output
 
-    kind = ready[-1]
+    kind = KINDS[-1]
     target = fresh(db).scalar(select(IssuedDocument).join(IssuedDocument.member)
                               .where(IssuedDocument.member.has(code="M003"), IssuedDocument.kind == kind,
                                      IssuedDocument.format == "pdf"))
@@ -337,19 +311,12 @@ def test_verify_documents_names_the_document_with_one_changed_byte(app, db, read
 
 # ---- the command ----------------------------------------------------------------------------------
 
-def missing_kinds_refused(output: str, ready) -> bool:
-    """The command's report of the kinds the renderer does not have yet (exit 1), or none."""
-    missing = [k for k in KINDS if k not in ready]
-    return all(f" {k}.pdf: 「" in output and "まだ実装されていません" in output for k in missing) and (
-        ("作成できなかった帳票が" in output) == bool(missing))
-
-
-def test_documents_command_writes_every_file_with_the_contract_names(app, db, ready, tmp_path):
+def test_documents_command_writes_every_file_with_the_contract_names(app, db, closed, tmp_path):
     out = tmp_path / "out"
     result = app.test_cli_runner().invoke(args=["etc", "documents", MONTH, "-o", str(out)])
-    assert result.exit_code == (0 if ready == KINDS else 1), result.output
-    assert missing_kinds_refused(result.output, ready)
-    assert {p.name for p in out.iterdir()} == expected_names(CARDS, ready)
+    assert result.exit_code == 0, result.output
+    assert "作成できなかった帳票が" not in result.output, result.output
+    assert {p.name for p in out.iterdir()} == expected_names(CARDS, KINDS)
     session = fresh(db)
     stored = {(r.member.code, r.kind, r.format): r for r in documents(session)}
     total = 0
@@ -359,7 +326,7 @@ def test_documents_command_writes_every_file_with_the_contract_names(app, db, re
         assert path.read_bytes() == row.content
         assert hashlib.sha256(path.read_bytes()).hexdigest() == row.sha256
         total += path.stat().st_size
-    count = 3 * len(ready)
+    count = 3 * len(KINDS)
     assert (f"{MONTH} の帳票 {2 * count}件（PDF {count}件・Excel {count}件、合計 {total:,}バイト）を {out} に書き出しました。"
             in result.output)
     assert f"{MONTH} の帳票を {2 * count}件作成しました" in result.output  # rendered first
@@ -376,8 +343,8 @@ def test_documents_command_refuses_an_open_month(app, db, month, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_a_corrected_invoice_gets_new_documents_naming_the_replaced_ones(app, db, ready, tmp_path):
-    render_documents(MONTH, processes=2, kinds=ready)
+def test_a_corrected_invoice_gets_new_documents_naming_the_replaced_ones(app, db, closed, tmp_path):
+    render_documents(MONTH, processes=2)
     original = fresh(db).scalar(select(Invoice).where(Invoice.member.has(code="M001"), Invoice.status == ISSUED))
     originals = {(r.kind, r.format): (r.id, r.content) for r in documents(db, invoice_id=original.id)}
     number = original.number
@@ -391,13 +358,13 @@ def test_a_corrected_invoice_gets_new_documents_naming_the_replaced_ones(app, db
         assert row.replaces_document_id == originals[(row.kind, row.format)][0]
     out = tmp_path / "out"
     result = app.test_cli_runner().invoke(args=["etc", "documents", MONTH, "-o", str(out)])
-    assert missing_kinds_refused(result.output, ready), result.output
-    assert f"{MONTH} の帳票 {4 * len(ready) * len(FORMATS)}件" in result.output  # 3 current + 1 cancelled
-    assert {p.name for p in out.iterdir()} == (expected_names(CARDS, ready)
-                                              | expected_names(["M001"], ready, f"_cancelled-{number}"))
+    assert "作成できなかった帳票が" not in result.output, result.output
+    assert f"{MONTH} の帳票 {4 * len(KINDS) * len(FORMATS)}件" in result.output  # 3 current + 1 cancelled
+    assert {p.name for p in out.iterdir()} == (expected_names(CARDS, KINDS)
+                                              | expected_names(["M001"], KINDS, f"_cancelled-{number}"))
     session = fresh(db)
     current = {(r.kind, r.format): r for r in documents(session, invoice_id=corrected_id)}
-    for kind in ready:
+    for kind in KINDS:
         for fmt in FORMATS:
             assert (out / f"M001_{kind}_{MONTH}.{fmt}").read_bytes() == current[(kind, fmt)].content
             assert ((out / f"M001_{kind}_{MONTH}_cancelled-{number}.{fmt}").read_bytes()
@@ -407,23 +374,23 @@ def test_a_corrected_invoice_gets_new_documents_naming_the_replaced_ones(app, db
 
 # ---- two processes at once ------------------------------------------------------------------------
 
-def test_two_processes_rendering_the_same_month_give_one_set_of_documents(db, ready, tmp_path):
+def test_two_processes_rendering_the_same_month_give_one_set_of_documents(db, closed, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     outcomes = race(tmp_path, ("cli", "documents", MONTH, "-o", first, "--processes", "1"),
                     ("cli", "documents", MONTH, "-o", second, "--processes", "1"), timeout=300)
-    count = 3 * len(ready)
+    count = 3 * len(KINDS)
     for outcome in outcomes:
-        assert outcome.code == (0 if ready == KINDS else 1), outcome.stderr
+        assert outcome.code == 0, outcome.stderr
         assert "Traceback" not in outcome.stderr
         assert f"{MONTH} の帳票 {2 * count}件（PDF {count}件・Excel {count}件" in outcome.stdout
     session = fresh(db)
     rows = documents(session, status=RENDERED)
-    assert len(rows) == 2 * count and {r.kind for r in rows} == set(ready)
+    assert len(rows) == 2 * count and {r.kind for r in rows} == set(KINDS)
     assert [r.attempts for r in rows] == [1] * len(rows)  # each rendered and stored once
     assert sorted(r.chain_position for r in rows) == list(range(1, 2 * count + 1))
     a = {p.name: p.read_bytes() for p in first.iterdir()}
     b = {p.name: p.read_bytes() for p in second.iterdir()}
-    assert a == b and set(a) == expected_names(CARDS, ready)
+    assert a == b and set(a) == expected_names(CARDS, KINDS)
     from app.services.documents.chain import verify_documents
 
     assert verify_documents().ok
@@ -431,14 +398,14 @@ def test_two_processes_rendering_the_same_month_give_one_set_of_documents(db, re
 
 # ---- screens --------------------------------------------------------------------------------------
 
-def test_month_zip_and_merged_pdf_with_mailing_list(staff_client, db, ready):
+def test_month_zip_and_merged_pdf_with_mailing_list(staff_client, db, closed):
     from pypdf import PdfReader
 
-    render_documents(MONTH, processes=2, kinds=ready)
+    render_documents(MONTH, processes=2)
     response = staff_client.get(f"/documents/month/{MONTH}/zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert set(archive.namelist()) == expected_names(CARDS, ready)
+    assert set(archive.namelist()) == expected_names(CARDS, KINDS)
     stored = {(r.member.code, r.kind, r.format): r.content for r in documents(fresh(db))}
     assert archive.read(f"M002_invoice_{MONTH}.pdf") == stored[("M002", "invoice", "pdf")]
 
@@ -464,14 +431,14 @@ def test_month_zip_and_merged_pdf_with_mailing_list(staff_client, db, ready):
     assert rows[1] == ["M001", "100-0001", "東京都千代田区丸の内1-1-1", f"{NAMES['M001']} 御中", numbers["M001"], pages[0]]
 
 
-def test_invoice_screen_offers_pdf_and_excel_of_the_stored_documents(staff_client, db, ready):
-    render_documents(MONTH, processes=2, kinds=ready)
+def test_invoice_screen_offers_pdf_and_excel_of_the_stored_documents(staff_client, db, closed):
+    render_documents(MONTH, processes=2)
     invoice = fresh(db).scalar(select(Invoice).where(Invoice.member.has(code="M001")))
     page = staff_client.get(f"/invoices/show/{invoice.id}").get_data(as_text=True)
     assert "発行した帳票" in page
     for kind in KINDS:
         for fmt in FORMATS:
-            assert (f'id="download-{kind}-{fmt}"' in page) == (kind in ready)
+            assert f'id="download-{kind}-{fmt}"' in page
     stored = {(r.kind, r.format): r for r in documents(fresh(db), invoice_id=invoice.id)}
     pdf = staff_client.get(f"/documents/download/{stored[('invoice', 'pdf')].id}")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
@@ -483,7 +450,7 @@ def test_invoice_screen_offers_pdf_and_excel_of_the_stored_documents(staff_clien
     assert xlsx.data == stored[("invoice", "xlsx")].content and xlsx.data.startswith(b"PK")
 
 
-def test_billing_screen_shows_the_documents_progress_and_failures(manager_client, db, ready, monkeypatch):
+def test_billing_screen_shows_the_documents_progress_and_failures(manager_client, db, closed, monkeypatch):
     import app.documents.data as data_module
 
     page = manager_client.get(f"/billing/month/{MONTH}").get_data(as_text=True)
@@ -492,8 +459,8 @@ def test_billing_screen_shows_the_documents_progress_and_failures(manager_client
     real = data_module.load_invoice_documents
     monkeypatch.setattr(data_module, "load_invoice_documents",
                         lambda session, i: BrokenData() if i == broken else real(session, i))
-    render_documents(MONTH, processes=2, kinds=ready)
-    total, per_invoice = 3 * len(KINDS) * len(FORMATS), len(ready) * len(FORMATS)
+    render_documents(MONTH, processes=2)
+    total, per_invoice = 3 * len(KINDS) * len(FORMATS), len(KINDS) * len(FORMATS)
     rendered, failed = 2 * per_invoice, per_invoice
     page = manager_client.get(f"/billing/month/{MONTH}").get_data(as_text=True)
     assert f"作成済 <strong id=\"documents-rendered\">{rendered}</strong>" in page
@@ -507,9 +474,9 @@ def test_billing_screen_shows_the_documents_progress_and_failures(manager_client
     assert f"{rendered} / {total}件" in runs and f"失敗 {failed}件" in runs
 
 
-def test_search_by_date_amount_and_member_exports_to_excel(staff_client, db, ready):
-    render_documents(MONTH, processes=2, kinds=ready)
-    per_invoice = len(ready) * len(FORMATS)
+def test_search_by_date_amount_and_member_exports_to_excel(staff_client, db, closed):
+    render_documents(MONTH, processes=2)
+    per_invoice = len(KINDS) * len(FORMATS)
     totals = dict(fresh(db).execute(select(Invoice.number, Invoice.total)).all())
     invoice = fresh(db).scalar(select(Invoice).where(Invoice.member.has(code="M003")))
     day = invoice.invoice_date.isoformat()
@@ -558,7 +525,7 @@ def test_members_never_reach_issued_documents(client, db, closed, url):
     assert render.status_code in (302, 403, 404)
 
 
-def test_the_billing_screens_button_renders_in_a_background_job(manager_client, db, ready):
+def test_the_billing_screens_button_renders_in_a_background_job(manager_client, db, closed):
     """The web process's job (a thread, workers from a fork server): the button answers at once."""
     from app.jobs.documents import wait_until_idle
 
@@ -566,8 +533,8 @@ def test_the_billing_screens_button_renders_in_a_background_job(manager_client, 
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/billing/month/{MONTH}")
     assert wait_until_idle(300)
     session = fresh(db)
-    assert {r.kind for r in documents(session, status=RENDERED)} == set(ready)
-    assert len(documents(session, status=RENDERED)) == 3 * len(ready) * len(FORMATS)
+    assert {r.kind for r in documents(session, status=RENDERED)} == set(KINDS)
+    assert len(documents(session, status=RENDERED)) == 3 * len(KINDS) * len(FORMATS)
     from app.services.documents.chain import verify_documents
 
     assert verify_documents().ok
