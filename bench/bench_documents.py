@@ -16,6 +16,7 @@ batch against xhtml2pdf alone, in one run, on one database (SQLite by default).
     .venv/bin/python bench/bench_documents.py                    # 1,000 invoices, SQLite, ~3–5 minutes
     .venv/bin/python bench/bench_documents.py --invoices 200     # a quick run
     .venv/bin/python bench/bench_documents.py --db postgresql    # BENCH_PG_URL, database tollbook_bench_documents
+    .venv/bin/python bench/bench_documents.py --invoices 300 --profile /tmp/docs.prof   # where the parent's time goes
 
 The machine is shared while this runs: the load average before and after is printed with the figures.
 """
@@ -87,7 +88,7 @@ def invoice_html(data) -> str:
     return html.render_html("invoice.html", {**context, "page_total": 1})
 
 
-def run(url: str, invoices: int, processes: int) -> dict:
+def run(url: str, invoices: int, processes: int, profile: str | None = None) -> dict:
     app = _app(url)
     from pypdf import PdfReader
     from sqlalchemy import func, select
@@ -143,7 +144,16 @@ def run(url: str, invoices: int, processes: int) -> dict:
         # Tollbook's batch: database reads, rendering in worker processes, storage, hashing, chain
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         started, cpu = time.perf_counter(), time.process_time()
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         summary = render_documents(MONTH, processes=processes, kinds=("invoice",), formats=("pdf",))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         result["batch_seconds"] = time.perf_counter() - started
         result["batch_parent_cpu_seconds"] = time.process_time() - cpu
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -189,12 +199,14 @@ def main():
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--invoices", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="cProfile of the batch's parent process (where the per-document overhead is) into FILE")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     if args.db == "sqlite":
         path = OUT / "bench_documents.db"
         path.unlink(missing_ok=True)
-        result = run(f"sqlite:///{path}", args.invoices, args.processes)
+        result = run(f"sqlite:///{path}", args.invoices, args.processes, args.profile)
     else:
         import psycopg
 
@@ -203,7 +215,7 @@ def main():
             conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
             conn.execute(f"CREATE DATABASE {PG_DB}")
         try:
-            result = run(PG_URL.rsplit("/", 1)[0] + "/" + PG_DB, args.invoices, args.processes)
+            result = run(PG_URL.rsplit("/", 1)[0] + "/" + PG_DB, args.invoices, args.processes, args.profile)
         finally:
             from app.extensions import db
 

@@ -206,16 +206,19 @@ class BrokenData:
         raise RuntimeError("試験用に壊したデータです")
 
 
+def breaking(real, broken: int):
+    """The batch loader, with the data of invoice `broken` replaced by data the renderer fails on."""
+    def loader(session, invoice_ids):
+        return {i: BrokenData() if i == broken else data for i, data in real(session, invoice_ids).items()}
+    return loader
+
+
 def test_a_render_failure_marks_that_member_failed_with_the_reason_and_the_others_render(db, closed, monkeypatch):
     import app.documents.data as data_module
 
-    real = data_module.load_invoice_documents
+    real = data_module.load_invoices_documents
     broken = db.session.scalar(select(Invoice.id).join(Invoice.member).where(Invoice.member.has(code="M002")))
-
-    def loader(session, invoice_id):
-        return BrokenData() if invoice_id == broken else real(session, invoice_id)
-
-    monkeypatch.setattr(data_module, "load_invoice_documents", loader)
+    monkeypatch.setattr(data_module, "load_invoices_documents", breaking(real, broken))
     per_invoice = len(KINDS) * len(FORMATS)
     summary = render_documents(MONTH, processes=2)
     assert summary.rendered == 2 * per_invoice
@@ -229,7 +232,7 @@ def test_a_render_failure_marks_that_member_failed_with_the_reason_and_the_other
         assert row.content is None and row.chain_position is None
     assert len(documents(session, status=RENDERED)) == 2 * per_invoice
 
-    monkeypatch.setattr(data_module, "load_invoice_documents", real)  # the data is fixed
+    monkeypatch.setattr(data_module, "load_invoices_documents", real)  # the data is fixed
     kept = contents(session)
     rerun = render_documents(MONTH, processes=2)
     assert (rerun.rendered, rerun.failed) == (per_invoice, [])
@@ -456,9 +459,7 @@ def test_billing_screen_shows_the_documents_progress_and_failures(manager_client
     page = manager_client.get(f"/billing/month/{MONTH}").get_data(as_text=True)
     assert 'id="documents-panel"' in page and "作成済 <strong id=\"documents-rendered\">0</strong>" in page
     broken = db.session.scalar(select(Invoice.id).where(Invoice.member.has(code="M002")))
-    real = data_module.load_invoice_documents
-    monkeypatch.setattr(data_module, "load_invoice_documents",
-                        lambda session, i: BrokenData() if i == broken else real(session, i))
+    monkeypatch.setattr(data_module, "load_invoices_documents", breaking(data_module.load_invoices_documents, broken))
     render_documents(MONTH, processes=2)
     total, per_invoice = 3 * len(KINDS) * len(FORMATS), len(KINDS) * len(FORMATS)
     rendered, failed = 2 * per_invoice, per_invoice

@@ -184,3 +184,17 @@ def test_a_credit_is_not_paid_and_is_carried_into_the_next_invoice(db, tmp_path)
     assert f"前月繰越（貸方）（請求書 {november.number}）" in text
     assert re.search(rf"前月繰越（貸方）\s+{november.total:,}", text)
     assert re.search(r"対象外\s+" + f"{november.total:,}", text)
+
+
+def test_invoices_read_together_give_the_same_data_as_one_by_one(db, tmp_path):
+    """The render batch reads its claimed invoices together (load_invoices_documents): each member's
+    documents must hold that member's rows and cards only, exactly as when read alone."""
+    from app.documents.data import load_invoices_documents
+
+    ids = build_closed_month(db, tmp_path)
+    together = load_invoices_documents(db.session, [ids["i2"], ids["i1"], 10**9])
+    assert set(together) == {ids["i1"], ids["i2"]}  # an unknown id is left out
+    for key in ("i1", "i2"):
+        alone = load_invoice_documents(db.session, ids[key])
+        assert together[ids[key]] == alone and alone.usages and alone.cards
+    assert {c.card_id for c in together[ids["i1"]].cards}.isdisjoint({c.card_id for c in together[ids["i2"]].cards})

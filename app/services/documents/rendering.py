@@ -164,19 +164,27 @@ def _font_path() -> str | None:
 
 
 class _Loader:
-    """Each invoice's data read once for its documents (claims come ordered by invoice)."""
+    """Each invoice's data read once for its documents (claims come ordered by invoice), together with
+    the other invoices already claimed: a few set-based reads per batch instead of per invoice."""
 
-    def __init__(self):
+    BATCH = 32
+
+    def __init__(self, upcoming):
         self.cache: dict[int, object] = {}
+        self.upcoming = upcoming  # the claimed rows not sent yet (their invoices are read with this one)
 
     def __call__(self, invoice_id: int):
         if invoice_id not in self.cache:
-            from app.documents.data import load_invoice_documents
+            from app.documents import data
 
+            wanted = [invoice_id] + [i for i in dict.fromkeys(c.invoice_id for c in self.upcoming)
+                                     if i not in self.cache and i != invoice_id][:self.BATCH - 1]
             if len(self.cache) > 64:
                 self.cache.clear()
             with unit_of_work() as session:  # a read: its transaction ends here
-                self.cache[invoice_id] = load_invoice_documents(session, invoice_id)
+                self.cache.update(data.load_invoices_documents(session, wanted))
+            if invoice_id not in self.cache:
+                raise LookupError(f"請求書 id={invoice_id} がありません。")
         return self.cache[invoice_id]
 
 
@@ -190,7 +198,8 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
         for wanted in [month] if month else months_with_missing_documents():
             request_documents(wanted)
     me = process_name()
-    load = _Loader()
+    queue: deque[_Claimed] = deque()
+    load = _Loader(queue)
     tries: dict[int, int] = {}
     exhausted: set[int] = set()
     failures: dict[int, str] = {}
@@ -200,7 +209,6 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
     pool = ProcessPoolExecutor(max_workers=max(1, processes), mp_context=context,
                                initializer=worker.init_worker, initargs=(font,))
     restarts = 0
-    queue: deque[_Claimed] = deque()
     in_flight: dict = {}
     done_ok: list[tuple[int, bytes]] = []
     done_failed: list[tuple[int, str]] = []
