@@ -25,6 +25,14 @@ def exits_on_domain_error(command):
     return wrapper
 
 
+def _exit_refused(refused) -> None:
+    """A refused file: its message and every error on stderr, exit status 1 (nothing was changed)."""
+    click.echo(refused.message, err=True)
+    for error in refused.errors:
+        click.echo(f"  {error}", err=True)
+    sys.exit(1)
+
+
 @click.group(help="Tollbook の運用コマンド")
 def etc():
     pass
@@ -323,10 +331,7 @@ def import_operator_discounts_command(path):
         try:
             click.echo(import_operator_discounts(path))
         except OperatorDiscountImportRefused as refused:
-            click.echo(refused.message, err=True)
-            for error in refused.errors:
-                click.echo(f"  {error}", err=True)
-            sys.exit(1)
+            _exit_refused(refused)
 
 
 @etc.group("tariff", help="料金表（手数料・割引の規則）をYAMLで書き出し・取り込みます。")
@@ -353,10 +358,7 @@ def tariff_import_command(path):
         try:
             click.echo(import_tariff(path))
         except TariffImportRefused as refused:
-            click.echo(refused.message, err=True)
-            for error in refused.errors:
-                click.echo(f"  {error}", err=True)
-            sys.exit(1)
+            _exit_refused(refused)
 
 
 # ---- 発行済み帳票 (docs/documents.md) ---------------------------------------------------------------
@@ -450,3 +452,71 @@ def verify_documents_command():
     for problem in result.problems:
         click.echo(f"  {problem}", err=True)
     sys.exit(1)
+
+
+# ---- 入金: 収納代行・委託者, 口座振替データ, 銀行マスタ (docs/payments.md) ---------------------------------
+
+@etc.group("collection-profiles", help="収納代行・委託者（口座振替の委託者と全銀ファイルの形式）をYAMLで書き出し・取り込みます。")
+def collection_profiles_group():
+    pass
+
+
+@collection_profiles_group.command("export", help="収納代行・委託者をYAMLファイルに書き出します。")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def collection_profiles_export_command(path):
+    from app.services.collection_profiles import export_profiles
+
+    click.echo(export_profiles(path))
+
+
+@collection_profiles_group.command("import", help="YAMLファイルの収納代行・委託者を取り込みます（全件を確認してから一度に更新します）。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def collection_profiles_import_command(path):
+    from app.services.collection_profiles import ProfileImportRefused, import_profiles
+
+    with acting_as("flask etc collection-profiles import"):
+        try:
+            click.echo(import_profiles(path))
+        except ProfileImportRefused as refused:
+            _exit_refused(refused)
+
+
+@export_group.command("debit", help="締めた月の口座振替データ（全銀 種別91）を収納代行・委託者ごとに書き出します。"
+                                    "同じ内容なら作成済みのデータと同じバイト列、請求書が変わっていれば新しい回として保存します。")
+@click.argument("month")
+@click.option("--profile", "profile_code", default=None, help="収納代行・委託者のコード（1件しかないときは省略可）")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def export_debit_command(month, profile_code, output):
+    from app.domain.month import Month
+    from app.services.debit_files import generate_debit_file
+
+    month = Month.parse(month, "請求月")
+    with acting_as("flask etc export debit"):
+        result = generate_debit_file(month, profile_code)
+        data = bytes(result.batch.content)
+        click.echo(str(result))
+    Path(output).write_bytes(data)
+    click.echo(f"書き出しました: {output}（{len(data):,}バイト）")
+    if result.excluded:
+        click.echo(f"対象外 {len(result.excluded):,}件:")
+        for excluded in result.excluded:
+            click.echo(f"  {excluded}")
+
+
+@etc.command("update-banks", help="銀行・支店マスタ（zengin-code パッケージ）の版を記録し、口座に写した銀行名・支店名を"
+                                  "最新にして、支店がなくなった口座（統廃合など）を一覧にします。")
+@with_appcontext
+def update_banks_command():
+    from app.services.bank_master import update_banks
+
+    with acting_as("flask etc update-banks"):
+        report = update_banks()
+    click.echo(report.summary())
+    for line in report.missing:
+        click.echo(f"  {line}", err=True)
+    if report.missing:
+        sys.exit(1)

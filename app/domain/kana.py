@@ -64,7 +64,6 @@ CORPORATE_ABBREVIATIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("合同会社", "ゴウドウガイシヤ", "ゴウドウガイシャ"), "ド"),
     (("合名会社", "ゴウメイガイシヤ", "ゴウメイガイシャ"), "メ"),
     (("合資会社", "ゴウシガイシヤ", "ゴウシガイシャ"), "シ"),
-    (("協同組合", "キヨウドウクミアイ", "キョウドウクミアイ"), "キヨウクミ"),
 )
 
 # Field classes (§5.1). Strict is what Tollbook writes by default; wide adds what §8 D1/D4 say some

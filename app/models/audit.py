@@ -76,13 +76,15 @@ def _value_names() -> dict:
     from .billing import INVOICE_KINDS, INVOICE_STATUSES, RUN_STATUSES
     from .member import MEMBER_STATUSES, PAYMENT_METHODS
     from .operator import OPERATOR_TYPES
+    from .payment import BATCH_STATUSES, PROFILE_KINDS
 
     return {
         ("member", "status"): MEMBER_STATUSES, ("member", "payment_method"): PAYMENT_METHODS,
         ("card", "status"): CARD_STATUSES, ("card", "kind"): CARD_KINDS, ("card_event", "kind"): EVENT_KINDS,
         ("operator_settings", "operator_type"): OPERATOR_TYPES,
         ("billing_run", "status"): RUN_STATUSES, ("invoice", "status"): INVOICE_STATUSES,
-        ("invoice", "kind"): INVOICE_KINDS,
+        ("invoice", "kind"): INVOICE_KINDS, ("debit_batch", "status"): BATCH_STATUSES,
+        ("collection_profile", "kind"): PROFILE_KINDS,
         (None, "account_type"): ACCOUNT_TYPES, (None, "vehicle_class"): VEHICLE_CLASSES,
     }
 
@@ -116,4 +118,10 @@ FIELD_LABELS = {
     "username": "ログインID", "first_name": "名", "last_name": "姓", "active": "有効", "roles": "ロール",
     "file_name": "ファイル名", "usage_month": "利用月", "row_count": "件数", "imported_by": "取込者",
     "imported_at": "取込日時", "replaces_batch_id": "置き換えた取込",
+    "requester_code": "委託者コード", "requester_name_kana": "委託者名カナ", "separator": "レコード区切り",
+    "customer_number": "顧客番号の形式", "charset": "使用文字", "use_new_code": "新規コードを使う",
+    "use_edi": "EDI情報を使う", "collection_profile_id": "収納代行・委託者",
+    "default_collection_profile_id": "既定の収納代行・委託者", "profile_id": "収納代行・委託者",
+    "record_count": "件数", "total_amount": "合計金額", "content": "ファイル", "sha256": "SHA-256",
+    "excluded": "対象外", "sent_at": "送信日時", "sent_by": "送信した人",
 }

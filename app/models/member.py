@@ -29,6 +29,9 @@ class Member(TimestampMixin, BankAccountMixin, Model):
     agency_id = Column(Integer, ForeignKey("agency.id"), index=True)
     agency = relationship("Agency", backref="members")
     payment_method = Column(String(20), nullable=False, default=DIRECT_DEBIT)
+    # 収納代行・委託者 that debits this member (口座振替); empty: the operator's default profile.
+    collection_profile_id = Column(Integer, ForeignKey("collection_profile.id"), index=True)
+    collection_profile = relationship("CollectionProfile")
     status = Column(String(20), nullable=False, default=ACTIVE)
     withdrawn_on = Column(Date)
     member_group = Column(String(40))  # 組合員グループ: tariff rules can be scoped to it

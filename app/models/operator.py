@@ -1,4 +1,5 @@
-from sqlalchemy import Column, Integer, LargeBinary, String
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import relationship
 
 from flask_appbuilder import Model
 
@@ -32,6 +33,9 @@ class OperatorSettings(TimestampMixin, BankAccountMixin, Model):
     logo_image = Column(LargeBinary)
     logo_mime = Column(String(20))  # image/png, image/jpeg
     date_style = Column(String(10), nullable=False, default="seireki", server_default="seireki")
+    # 収納代行・委託者 of the members who have none of their own (issue 11; `flask etc init` creates `default`).
+    default_collection_profile_id = Column(Integer, ForeignKey("collection_profile.id"))
+    default_collection_profile = relationship("CollectionProfile")
 
     def __repr__(self):
         return self.name

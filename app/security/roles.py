@@ -52,6 +52,19 @@ BILLING_MANAGER = [
     ["TariffRuleView$", "can_(list|show|export|download)$"],
     [f"({BILLING_MENUS})$", "menu_access$"],
 ]
+# 入金 (app/views/payments.py): staff keep the collection profiles and produce the debit files; the
+# manager reads them and downloads files.
+PAYMENT_MENUS = "Payments|DebitBatches|CollectionProfiles"
+PAYMENT_STAFF = [
+    ["CollectionProfileView$", "can_(list|show|add|edit|delete|export|download|upload)$"],
+    ["DebitBatchView$", "can_(list|show|export|generate|download|send)$"],
+    [f"({PAYMENT_MENUS})$", "menu_access$"],
+]
+PAYMENT_MANAGER = [
+    ["CollectionProfileView$", "can_(list|show|export|download)$"],
+    ["DebitBatchView$", "can_(list|show|export|download)$"],
+    [f"({PAYMENT_MENUS})$", "menu_access$"],
+]
 REPORT_VIEWS = "AuditLogView"
 REPORT_MENUS = "Reports|AuditLog"
 
@@ -72,6 +85,7 @@ ROLES = {
         [f"({USAGE_VIEWS})$", "(can_(list|show|add|edit|delete|export|upload|assign|confirm)|copy)$"],
         [f"({USAGE_MENUS})$", "menu_access$"],
         *BILLING_STAFF,
+        *PAYMENT_STAFF,
         *_OWN_ACCOUNT,
     ],
     ROLE_MANAGER: [
@@ -81,6 +95,7 @@ ROLES = {
         [f"({USAGE_VIEWS})$", "can_(list|show|export)$"],
         [f"({USAGE_READ_MENUS})$", "menu_access$"],
         *BILLING_MANAGER,
+        *PAYMENT_MANAGER,
         *_OWN_ACCOUNT,
     ],
     # Members see the portal only (app/views/portal.py); nothing of the back office.

@@ -15,6 +15,7 @@ from app.security.roles import ROLE_MANAGER, ROLE_MEMBER, ROLE_STAFF
 from app.security.secret_key import is_production
 
 from .cards import apply_card_event, prepare_new_card
+from .collection_profiles import ensure_default_profile
 from .setup import ensure_operator, is_production_database
 
 DEMO_PASSWORD = "tollbook-demo"
@@ -66,6 +67,10 @@ def load_demo_data() -> str:
     settings.phone = "03-1234-5678"
     settings.registration_number = "T7000012050002"
     settings.debit_day = 27
+    settings.debit_requester_code, settings.debit_requester_name_kana = "1234567890", "トウトウンソウジギヨウキヨウドウクミアイ"
+    settings.bank_code, settings.bank_name, settings.branch_code, settings.branch_name = "0001", "みずほ", "001", "東京営業部"
+    settings.account_type, settings.account_number = 1, "1234567"
+    settings.account_holder_kana = "トウトウンソウジギヨウキヨウドウクミアイ"
     agencies = [Agency(code="A001", name="株式会社みらい保険サービス", kana="ミライホケンサービス"),
                 Agency(code="A002", name="有限会社中央ビジネス", kana="チュウオウビジネス")]
     for agency in agencies:
@@ -131,7 +136,7 @@ def load_demo_data() -> str:
     member_user = _user("m0001", "山田運輸", ROLE_MEMBER, DEMO_PASSWORD)
     first_member = db.session.query(Member).filter_by(code="M0001").one()
     db.session.add(MemberAccount(user_id=member_user.id, member=first_member))
-    db.session.commit()
+    ensure_default_profile()  # 収納代行・委託者 `default` from the operator's 委託者コード and account (commits)
     return (f"デモデータを登録しました: {db.session.query(Member).count()}組合員, {len(agencies)}代理店, "
             f"{db.session.query(Vehicle).count()}車両, {db.session.query(Card).count()}カード, "
             f"{db.session.query(CardEvent).count()}異動。\n"

@@ -11,6 +11,7 @@ from app.models import OperatorSettings, SystemSetting
 from app.security.roles import ROLE_ADMIN
 from app.security.secret_key import PRODUCTION, is_production
 
+from .collection_profiles import ensure_default_profile as ensure_default_collection_profile
 from .ic_master import ensure_shipped_ic_master
 from .profiles import ensure_shipped_profiles
 from .tariff import ensure_default_tariff
@@ -75,6 +76,7 @@ def initialize(admin_password: str | None = None) -> tuple[str, str | None, int]
         mark_production()
     sync_roles_and_permissions()
     ensure_operator()
+    ensure_default_collection_profile()
     ensure_shipped_profiles()
     ensure_default_tariff()
     ics_loaded = ensure_shipped_ic_master()

@@ -185,7 +185,9 @@ class BillingView(BaseView):
             documents=document_progress(month) if closed else None,
             failed_documents=failed_documents(month) if closed else [], rendering=closed and rendering_now(),
             render_message=last_render_message() if closed else "", kind_title=_kind_title,
-            can_download=_can("can_download", "IssuedDocumentView"), can_render=_can("can_render", "IssuedDocumentView"))
+            can_download=_can("can_download", "IssuedDocumentView"), can_render=_can("can_render", "IssuedDocumentView"),
+            debit=_debit_panel(month) if closed and _can("can_list", "DebitBatchView") else None,
+            can_generate_debit=_can("can_generate", "DebitBatchView"))
 
     @expose("/close/<month>", methods=["POST"])
     @has_access
@@ -200,6 +202,12 @@ class BillingView(BaseView):
               f"（請求金額 {run.total:,}円）。", "success")
         _render_in_background()
         return redirect(url_for("BillingView.review", month=month))
+
+
+def _debit_panel(month: str) -> dict:
+    from .payments import debit_panel
+
+    return debit_panel(month)
 
 
 def _render_in_background() -> None:

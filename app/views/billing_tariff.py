@@ -8,22 +8,18 @@ app.services.tariff (the import replaces every rule, or nothing when any is wron
 import datetime as dt
 import json
 import re
-import tempfile
-from pathlib import Path
 
-from flask import flash, request
+from flask import request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app.services.tariff import rule_as_data
-from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.pricing.rounding import ROUNDING_NAMES
 from app.domain.card_number import CARD_KINDS
@@ -31,7 +27,6 @@ from app.domain.pricing.rule_type import rule_types
 from app.domain.tariff import RULE_TYPES, SCOPE_KEYS, parse_rule
 from app.extensions import db
 from app.models.tariff import TariffRule
-from app.services.uploads import display_name
 from app.services.tariff import (TariffImportRefused, check_tariff_data, ensure_rule_deletable, export_tariff,
                                  import_tariff)
 
@@ -39,6 +34,7 @@ from .base import TollbookModelView
 from .usage import _download
 from .usage_masters import JSONTextField
 from .fields import JapaneseDateField
+from .yaml_files import yaml_download, yaml_upload
 
 FIXED_KEYS = ("id", "type", "label", "valid_from", "valid_to", "scope", "rounding")
 PARAMS_HELP = (
@@ -252,29 +248,13 @@ class TariffRuleView(TollbookModelView):
     @has_access
     def download(self):
         """YAMLで書き出し: every version, in the form `flask etc tariff import` reads."""
-        with tempfile.TemporaryDirectory(prefix="tollbook-tariff-") as folder:
-            path = Path(folder) / "tariff.yaml"
-            export_tariff(path)
-            body = path.read_bytes()
-        return _download(body, f"料金表_{today_jst():%Y%m%d}.yaml", "application/x-yaml; charset=utf-8")
+        return yaml_download(export_tariff, "料金表")
 
     @expose("/upload/", methods=["GET", "POST"])
     @has_access
     def upload(self):
         """YAMLを取り込む: all rules replaced in one transaction, or nothing (every error listed)."""
-        errors, message, summary, status = [], None, None, 200
-        if request.method == "POST":
-            upload = request.files.get("file")
-            if upload is None or not upload.filename:
-                message = "取り込むYAMLファイルを選んでください。"
-            else:
-                try:
-                    summary = import_tariff(upload.stream, display_name(upload.filename))
-                except TariffImportRefused as refused:
-                    message, errors = refused.message, refused.errors
-                except DomainError as error:
-                    message = error.message
-            if summary:
-                flash(summary, "success")
-        return self.render_template("tollbook/billing_tariff_upload.html", message=message, errors=errors,
-                                    summary=summary, csrf_token=generate_csrf), status
+        return yaml_upload(self, import_tariff, TariffImportRefused, title="料金表の取込（YAML）", id_prefix="tariff",
+                           intro="「YAMLで書き出し」で保存したファイル（書式は docs/tariff.md）を直して取り込みます。"
+                                 "すべての規則を確認してから、料金表全体を一度に置き換えます。1件でも誤りがあれば何も変更しません。",
+                           back_endpoint="TariffRuleView.list", back_label="料金表へ")

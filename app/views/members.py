@@ -85,7 +85,7 @@ class MemberView(TollbookModelView):
         "contact_person": "担当者", "agency": "代理店", "payment_method": "支払方法",
         "payment_method_name": "支払方法", "status": "状態", "status_name": "状態", "withdrawn_on": "脱退日",
         "created_at": "登録日時", "updated_at": "更新日時", "member_group": with_member("{m}グループ"), **BANK_LABELS,
-        "invoice_by_post": "請求書の郵送",
+        "invoice_by_post": "請求書の郵送", "collection_profile": "収納代行・委託者",
     }
     list_columns = ["code", "name", "kana", "agency", "member_group", "payment_method_name", "bank_name",
                     "status_name"]
@@ -94,10 +94,10 @@ class MemberView(TollbookModelView):
         ("基本情報", {"fields": ["code", "name", "kana", "postal_code", "address", "phone", "email",
                                  "contact_person", "agency", "member_group", "invoice_by_post", "status_name",
                                  "withdrawn_on"]}),
-        ("支払方法・口座", {"fields": ["payment_method_name", *BANK_SHOW_COLUMNS]}),
+        ("支払方法・口座", {"fields": ["payment_method_name", "collection_profile", *BANK_SHOW_COLUMNS]}),
     ]
     _form = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person", "agency",
-             "member_group", "invoice_by_post", "payment_method", "bank_code", "branch_code", "account_type", "account_number",
+             "member_group", "invoice_by_post", "payment_method", "collection_profile", "bank_code", "branch_code", "account_type", "account_number",
              "account_holder_kana", "status", "withdrawn_on"]
     add_columns = edit_columns = _form
     export_columns = ["code", "name", "kana", "postal_code", "address", "phone", "email", "contact_person",
@@ -107,6 +107,7 @@ class MemberView(TollbookModelView):
         "member_group": "料金表の規則をグループ単位で適用するときに使います（空欄可）。",
         "bank_code": "4桁。銀行名・支店名は全銀協のコードから自動で入ります。",
         "address": with_member("請求書の宛先です。住所のない{m}がいると、その月は締められません。"),
+        "collection_profile": "口座振替を依頼する先。空欄なら運営者設定の既定の収納代行・委託者",
         "invoice_by_post": "チェックすると、請求処理の画面の「郵送用の請求書PDF」と宛名一覧に含めます。",
     }
     validators_columns = {

@@ -11,6 +11,7 @@ from .nexco_forms import CardRenewalView
 from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
+from .payments import CollectionProfileView, DebitBatchView
 from .portal import PortalView, is_member_login
 from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnknownOperatorView, UnregisteredCardView,
                     UsageAlertView, UsageRecordView)
@@ -22,6 +23,7 @@ MASTER = "MasterData"
 REPORTS = "Reports"
 USAGE = "Usage"
 BILLING = "Billing"
+PAYMENTS = "Payments"
 
 
 def register_views(appbuilder):
@@ -52,6 +54,10 @@ def register_views(appbuilder):
     appbuilder.add_view(InvoiceListView, "InvoiceList", label="請求一覧", icon="fa-table", **billing)
     appbuilder.add_view(IssuedDocumentView, "IssuedDocuments", label="発行済み帳票の検索", icon="fa-archive", **billing)
     appbuilder.add_view(TariffRuleView, "Tariff", label="料金表", icon="fa-percent", **billing)
+    payments = dict(category=PAYMENTS, category_label="入金", category_icon="fa-bank")
+    appbuilder.add_view(DebitBatchView, "DebitBatches", label="口座振替データ（全銀）", icon="fa-file-text-o", **payments)
+    appbuilder.add_view(CollectionProfileView, "CollectionProfiles", label="収納代行・委託者", icon="fa-university",
+                        **payments)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")
     appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home", menu_cond=is_member_login)

@@ -32,6 +32,7 @@ class OperatorSettingsView(TollbookModelView):
         "invoice_day": "請求日（利用月の翌月・日）", **BANK_LABELS,
         "date_style": "帳票の日付", "date_style_name": "帳票の日付", "logo_upload": "帳票のロゴ画像",
         "logo_remove": "ロゴを削除する", "logo_text": "帳票のロゴ画像",
+        "default_collection_profile": "既定の収納代行・委託者",
     }
     list_columns = ["name", "operator_type_name", "registration_number", "address"]
     show_fieldsets = [
@@ -39,12 +40,12 @@ class OperatorSettingsView(TollbookModelView):
                                  "registration_number"]}),
         ("請求日・振替日", {"fields": ["invoice_day", "debit_day", "debit_month_offset"]}),
         ("帳票（請求書・明細書）", {"fields": ["date_style_name", "logo_text"]}),
-        ("口座振替・入金口座", {"fields": ["debit_requester_code", "debit_requester_name_kana",
+        ("口座振替・入金口座", {"fields": ["default_collection_profile", "debit_requester_code", "debit_requester_name_kana",
                                           *BANK_SHOW_COLUMNS]}),
     ]
     edit_columns = ["name", "operator_type", "postal_code", "address", "phone", "registration_number",
                     "invoice_day", "debit_day", "debit_month_offset",
-                    "debit_requester_code", "debit_requester_name_kana", "bank_code",
+                    "default_collection_profile", "debit_requester_code", "debit_requester_name_kana", "bank_code",
                     "branch_code", "account_type", "account_number", "account_holder_kana",
                     "date_style", "logo_upload", "logo_remove"]
     description_columns = {
@@ -53,6 +54,7 @@ class OperatorSettingsView(TollbookModelView):
         "debit_day": "休日の場合は翌銀行営業日（未設定なら5日）",
         "debit_month_offset": "2 なら翌々月（10月利用分を12月に振替）",
         "invoice_day": "20 なら利用月の翌月20日が請求日",
+        "default_collection_profile": "収納代行・委託者を割り当てていない組合員の口座振替先",
         "date_style": "請求書・明細書・お知らせに印字する日付の書き方",
         "logo_upload": f"PNG か JPEG、{LOGO_MAX_BYTES // 1024}KB まで。帳票の左上に印字します（選ばなければ今のまま）",
     }

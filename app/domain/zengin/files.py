@@ -17,7 +17,7 @@ MAX_RECORDS = 999_999  # N(6)
 SEPARATORS = {"crlf": b"\r\n", "none": b""}
 SEPARATOR_NAMES = {"crlf": "CRLF（1レコード122バイト）", "none": "なし（120バイト連続）"}
 CHARSETS = {"strict": "標準（全銀協の厳格な文字）", "wide": "拡張（ｦ と ' + , / : ? も可）"}
-CUSTOMER_NUMBER_KINDS = {"numeric": "数字（N、ゼロ埋め）", "text": "文字（C、左詰め）"}
+CUSTOMER_NUMBER_KINDS = {"numeric": "数字（右詰め・ゼロ埋め）", "text": "文字（左詰め・スペース埋め）"}
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,20 @@ def _operator_dates(month: str) -> tuple[dt.date, dt.date]:
     return invoice_date_for(month, invoice_day), debit_date_for(month, debit_day, offset)
 
 
+def _profile_debit_dates(month: str, operator_date: dt.date) -> dict:
+    """振替日 per collection profile with a debit day of its own (収納代行・委託者; None: the members with no
+    profile, debited by the operator's default profile)."""
+    from app.models.payment import CollectionProfile
+
+    settings = db.session.query(OperatorSettings).first()
+    offset = settings.debit_month_offset if settings and settings.debit_month_offset is not None else 2
+    dates = {profile_id: debit_date_for(month, day, offset) for profile_id, day in db.session.execute(
+        select(CollectionProfile.id, CollectionProfile.debit_day).where(CollectionProfile.debit_day.is_not(None)))}
+    default_id = settings.default_collection_profile_id if settings else None
+    dates[None] = dates.get(default_id, operator_date)
+    return dates
+
+
 @transactional
 def close_billing_run(month: str, closed_by: str) -> BillingRun:
     """Number, date and issue the month's invoices, mark what they billed, close the month."""
@@ -63,7 +77,9 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     if reasons:
         raise DomainError(f"{month} は締められません:\n" + "\n".join(f"・{r}" for r in reasons))
     invoice_date, debit_date = _operator_dates(month)
-    drafts = session.execute(select(Invoice.id, Invoice.total).join(Member, Member.id == Invoice.member_id)
+    debit_dates = _profile_debit_dates(month, debit_date)
+    drafts = session.execute(select(Invoice.id, Invoice.total, Member.collection_profile_id)
+                             .join(Member, Member.id == Invoice.member_id)
                              .where(Invoice.billing_run_id == run.id, Invoice.status == INVOICE_DRAFT)
                              .order_by(Member.code, Invoice.id)).all()
     numbers = next_numbers(len(drafts))
@@ -72,8 +88,9 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
         session.execute(update(_invoice).where(_invoice.c.id == bindparam("invoice_id"))
                         .values(number=bindparam("new_number"), status=ISSUED, invoice_date=invoice_date,
                                 debit_date=bindparam("new_debit_date"), issued_at=issued_at),
-                        [dict(invoice_id=i, new_number=n, new_debit_date=None if total < 0 else debit_date)
-                         for (i, total), n in zip(drafts, numbers)])
+                        [dict(invoice_id=i, new_number=n,
+                              new_debit_date=None if total < 0 else debit_dates.get(profile_id, debit_date))
+                         for (i, total, profile_id), n in zip(drafts, numbers)])
     if inputs.event_ids:
         session.execute(update(CardEvent.__table__).where(CardEvent.__table__.c.id.in_(inputs.event_ids))
                         .values(fee_billed=True, billed_month=month))
@@ -106,7 +123,7 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     record_bulk_action("close", run, {
         "month": month, "invoices_issued": len(numbers), "first_number": numbers[0] if numbers else None,
         "last_number": numbers[-1] if numbers else None,
-        "credits_issued": sum(1 for _, total in drafts if total < 0),
+        "credits_issued": sum(1 for _, total, _ in drafts if total < 0),
         "card_events_billed": len(inputs.event_ids), "adjustments_billed": len(billed),
         "credits_carried": len(carried), "invoice_date": invoice_date, "debit_date": debit_date,
         "documents_requested": documents})

@@ -1,0 +1,103 @@
+"""入金 (payments): 収納代行・委託者 (collection profiles: one per bank, card company or factoring company
+that debits members' accounts) and the 全銀 debit files produced for them (debit batches), with the
+invoices each file debits. See docs/payments.md."""
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Integer, LargeBinary, String,
+                        UniqueConstraint, false)
+from sqlalchemy.orm import relationship
+
+from flask_appbuilder import Model
+
+from .mixins import BankAccountMixin, TimestampMixin, now_jst
+
+PROFILE_KINDS = {"bank": "銀行", "card_company": "カード会社（収納代行）", "factoring": "ファクタリング会社"}
+
+GENERATED, SENT, RESULT_IMPORTED = "generated", "sent", "result_imported"
+BATCH_STATUSES = {GENERATED: "作成済", SENT: "送信済", RESULT_IMPORTED: "結果取込済"}
+
+
+class CollectionProfile(TimestampMixin, BankAccountMixin, Model):
+    """収納代行・委託者: who debits the members (委託者コード and 委託者名 given by that collector), the
+    collector's account where the money arrives (取引銀行・支店・預金種目・口座番号: BankAccountMixin), the
+    debit day, and the file variant it wants (zengin-format.md §8)."""
+
+    __tablename__ = "collection_profile"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(20), nullable=False, unique=True)  # what CLI options and YAML name it by
+    name = Column(String(100), nullable=False)
+    kind = Column(String(20), nullable=False, default="bank")
+    requester_code = Column(String(10))  # 委託者コード N(10)
+    requester_name_kana = Column(String(40))  # 委託者名, half-width kana as written in the file
+    debit_day = Column(Integer)  # 振替日 (day of month); empty: the operator's
+    separator = Column(String(10), nullable=False, default="crlf", server_default="crlf")  # crlf / none
+    customer_number = Column(String(10), nullable=False, default="numeric", server_default="numeric")
+    charset = Column(String(10), nullable=False, default="strict", server_default="strict")  # strict / wide
+    use_new_code = Column(Boolean, nullable=False, default=False, server_default=false())  # 新規コード 1/2
+    use_edi = Column(Boolean, nullable=False, default=False, server_default=false())  # 総合振込: EDI情報
+    note = Column(String(200))
+
+    def __repr__(self):
+        return f"{self.code} {self.name}"
+
+    def kind_name(self) -> str:
+        return PROFILE_KINDS.get(self.kind, self.kind)
+
+
+class DebitBatch(Model):
+    """One 全銀 口座振替 依頼ファイル (種別91) for a collection profile and a closed month: its bytes as
+    sent and their SHA-256. Generating again for the same invoices gives the same bytes (and this
+    batch); changed invoices give a new numbered batch. generated → sent → result imported."""
+
+    __tablename__ = "debit_batch"
+    __table_args__ = (UniqueConstraint("profile_id", "month", "number", name="uq_debit_batch_number"),)
+    id = Column(Integer, primary_key=True)
+    profile_id = Column(Integer, ForeignKey("collection_profile.id"), nullable=False, index=True)
+    profile = relationship("CollectionProfile")
+    month = Column(String(7), nullable=False, index=True)  # usage month YYYY-MM
+    number = Column(Integer, nullable=False)  # 1, 2, … per profile and month
+    status = Column(String(20), nullable=False, default=GENERATED)
+    debit_date = Column(Date, nullable=False)
+    record_count = Column(Integer, nullable=False)
+    total_amount = Column(BigInteger, nullable=False)
+    content = Column(LargeBinary, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    excluded = Column(JSON)  # [{member_code, member_name, invoice_number, amount, reason}]
+    created_at = Column(DateTime, nullable=False, default=now_jst)
+    created_by = Column(String(128))
+    sent_at = Column(DateTime)
+    sent_by = Column(String(128))
+
+    items = relationship("DebitBatchItem", order_by="DebitBatchItem.line_no", viewonly=True)
+
+    def __repr__(self):
+        return f"口座振替データ {self.month} {self.profile.code if self.profile else ''} 第{self.number}回"
+
+    def status_name(self) -> str:
+        return BATCH_STATUSES.get(self.status, self.status)
+
+    @property
+    def file_name(self) -> str:
+        code = self.profile.code if self.profile else "profile"
+        return f"debit_{code}_{self.month}_{self.number}.txt"
+
+
+class DebitBatchItem(Model):
+    """A data record of a debit batch: which invoice it debits, under which 顧客番号, for how much."""
+
+    __tablename__ = "debit_batch_item"
+    id = Column(Integer, primary_key=True)
+    batch_id = Column(Integer, ForeignKey("debit_batch.id"), nullable=False, index=True)
+    line_no = Column(Integer, nullable=False)  # 1-based data record number
+    invoice_id = Column(Integer, ForeignKey("invoice.id"), nullable=False, index=True)
+    invoice = relationship("Invoice")
+    member_id = Column(Integer, ForeignKey("member.id"), nullable=False, index=True)
+    member = relationship("Member")
+    customer_number = Column(String(20), nullable=False)
+    amount = Column(BigInteger, nullable=False)
+    # The account as written in the record: result records are matched on it too (zengin-format.md §2.5), and
+    # the next month's 新規コード compares with it (2 = 変更分).
+    bank_code = Column(String(4), nullable=False)
+    branch_code = Column(String(3), nullable=False)
+    account_type = Column(Integer, nullable=False)
+    account_number = Column(String(7), nullable=False)
+    holder_name = Column(String(30), nullable=False)  # 預金者名 as written (half-width)
+    new_code = Column(String(1), nullable=False, default="0")

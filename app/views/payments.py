@@ -1,0 +1,238 @@
+"""入金の画面: 収納代行・委託者 (profiles, YAML like the tariff) and 口座振替データ (全銀 種別91 batches:
+generate for a closed month, download, mark sent). Every screen calls one service
+(app/services/collection_profiles.py, app/services/debit_files.py) and shows its result or its Japanese
+refusal."""
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import BooleanField, SelectField
+
+from app.domain.errors import DomainError
+from app.domain.month import Month
+from app.domain.zengin.files import CHARSETS, CUSTOMER_NUMBER_KINDS, SEPARATOR_NAMES, show_records
+from app.domain.zengin.profile import HEADER_ACCOUNT_TYPES, check_profile, FIELDS
+from app.extensions import db
+from app.models.billing import CLOSED, BillingRun
+from app.models.payment import BATCH_STATUSES, PROFILE_KINDS, CollectionProfile, DebitBatch
+from app.services.collection_profiles import (ProfileImportRefused, all_profiles, apply_profile_values,
+                                              ensure_profile_deletable, export_profiles, import_profiles,
+                                              members_using)
+from app.services.debit_files import batch_excluded, generate_debit_file, mark_sent
+
+from .base import TollbookModelView
+from .formatting import date_jp, right, yen
+from .usage import _download, month_jp
+from .yaml_files import yaml_download, yaml_upload
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class CollectionProfileView(TollbookModelView):
+    """収納代行・委託者: one per bank, card company or factoring company that debits members."""
+
+    datamodel = SQLAInterface(CollectionProfile)
+    route_base = "/collection-profiles"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete", "can_export", "can_download",
+                        "can_upload"]
+    list_title = export_title = "収納代行・委託者"
+    show_title = "収納代行・委託者の詳細"
+    add_title = "収納代行・委託者の登録"
+    edit_title = "収納代行・委託者の編集"
+    list_template = "tollbook/payments_profile_list.html"
+    label_columns = {
+        "code": "コード", "name": "名称", "kind": "種類", "kind_name": "種類", "requester_code": "委託者コード",
+        "requester_name_kana": "委託者名（半角カナ）", "bank_code": "取引銀行コード", "bank_name": "取引銀行名",
+        "branch_code": "取引支店コード", "branch_name": "取引支店名", "account_type": "預金種目",
+        "account_type_name": "預金種目", "account_number": "口座番号", "debit_day": "振替日（毎月）",
+        "separator": "レコード区切り", "customer_number": "顧客番号の形式", "charset": "使用文字",
+        "use_new_code": "新規コードを使う", "use_edi": "総合振込でEDI情報を使う", "note": "備考",
+        "created_at": "登録日時", "updated_at": "更新日時",
+    }
+    list_columns = ["code", "name", "kind", "requester_code", "requester_name_kana", "bank_name", "branch_name",
+                    "debit_day"]
+    show_fieldsets = [
+        ("委託者", {"fields": ["code", "name", "kind", "requester_code", "requester_name_kana", "debit_day", "note"]}),
+        ("入金口座（取引銀行）", {"fields": ["bank_code", "bank_name", "branch_code", "branch_name",
+                                           "account_type_name", "account_number"]}),
+        ("全銀ファイルの形式", {"fields": ["separator", "customer_number", "charset", "use_new_code", "use_edi"]}),
+    ]
+    add_columns = edit_columns = ["code", "name", "kind", "requester_code", "requester_name_kana", "bank_code",
+                                  "branch_code", "account_type", "account_number", "debit_day", "separator",
+                                  "customer_number", "charset", "use_new_code", "use_edi", "note"]
+    search_columns = ["code", "name", "kind", "requester_code"]
+    export_columns = ["code", "name", "kind", "requester_code", "requester_name_kana", "bank_code", "bank_name",
+                      "branch_code", "branch_name", "account_type_name", "account_number", "debit_day", "separator",
+                      "customer_number", "charset", "use_new_code", "use_edi", "note"]
+    base_order = ("code", "asc")
+    description_columns = {
+        "code": "半角英数字。口座振替データを作るコマンドで指定する名前です（例 default）",
+        "requester_code": "収納代行・銀行から通知された10桁以内の数字",
+        "requester_name_kana": "全角・ひらがなでも入力できます。全銀の半角カナに変換します（株式会社 → ｶ) など）",
+        "bank_code": "集金した代金が入金される口座の銀行（4桁）。銀行名・支店名は全銀協のコードから入ります",
+        "debit_day": "空欄なら運営者設定の口座振替日。休日なら翌銀行営業日",
+        "separator": "銀行の指定に合わせます（多くは CRLF）",
+        "customer_number": "数字: 組合員の内部番号（ゼロ埋め20桁）。文字: 組合員コード",
+        "charset": "拡張は ｦ や / などを受け付ける銀行だけ",
+        "use_new_code": "初回の振替に 1、口座変更後に 2 を付けます（使わない銀行では 0 のまま）",
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": SelectField("種類", choices=list(PROFILE_KINDS.items())),
+        "account_type": SelectField("預金種目", choices=[("", "")] + [(str(k), f"{k} {v}")
+                                                                    for k, v in HEADER_ACCOUNT_TYPES.items()],
+                                    coerce=_optional_int),
+        "separator": SelectField("レコード区切り", choices=list(SEPARATOR_NAMES.items())),
+        "customer_number": SelectField("顧客番号の形式", choices=list(CUSTOMER_NUMBER_KINDS.items())),
+        "charset": SelectField("使用文字", choices=list(CHARSETS.items())),
+        "use_new_code": BooleanField("新規コードを使う"),
+        "use_edi": BooleanField("総合振込でEDI情報を使う"),
+    }
+    formatters_columns = {
+        "kind": lambda v: PROFILE_KINDS.get(v, v),
+        "separator": lambda v: SEPARATOR_NAMES.get(v, v),
+        "customer_number": lambda v: CUSTOMER_NUMBER_KINDS.get(v, v),
+        "charset": lambda v: CHARSETS.get(v, v),
+    }
+
+    def _export_value(self, item, column):
+        names = {"kind": PROFILE_KINDS, "separator": SEPARATOR_NAMES, "customer_number": CUSTOMER_NUMBER_KINDS,
+                 "charset": CHARSETS}
+        if column in names:
+            return names[column].get(getattr(item, column), getattr(item, column))
+        return super()._export_value(item, column)
+
+    @staticmethod
+    def _checked(item):
+        apply_profile_values(item, check_profile({f: getattr(item, f) for f in FIELDS}))
+
+    def pre_add(self, item):
+        self._checked(item)
+
+    def pre_update(self, item):
+        try:
+            self._checked(item)
+        except Exception:
+            self.datamodel.session.rollback()
+            raise
+
+    def pre_delete(self, item):
+        ensure_profile_deletable(item)
+
+    @expose("/yaml/")
+    @has_access
+    def download(self):
+        """YAMLで書き出し: every profile, in the form `flask etc collection-profiles import` reads."""
+        return yaml_download(export_profiles, "収納代行・委託者")
+
+    @expose("/upload/", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        return yaml_upload(self, import_profiles, ProfileImportRefused, title="収納代行・委託者の取込（YAML）",
+                           id_prefix="profile",
+                           intro="「YAMLで書き出し」で保存したファイル（書式は docs/payments.md）を直して取り込みます。"
+                                 "すべてを確認してから一度に更新します。1件でも誤りがあれば何も変更しません。",
+                           back_endpoint="CollectionProfileView.list", back_label="収納代行・委託者へ")
+
+
+def _closed_months() -> list[str]:
+    return db.session.scalars(select(BillingRun.month).where(BillingRun.status == CLOSED)
+                              .order_by(BillingRun.month.desc())).all()
+
+
+def debit_panel(month: str) -> dict:
+    """What the billing screen of a closed month shows about its debit files: each profile with the members
+    it debits and its batches for the month."""
+    profiles = all_profiles()
+    batches = db.session.scalars(select(DebitBatch).where(DebitBatch.month == month)
+                                 .order_by(DebitBatch.profile_id, DebitBatch.number)).all()
+    return {"profiles": [(p, members_using(p), [b for b in batches if b.profile_id == p.id]) for p in profiles]}
+
+
+def batch_status_label(status: str) -> Markup:
+    css = {"generated": "label-info", "sent": "label-primary", "result_imported": "label-success"}.get(status,
+                                                                                                     "label-default")
+    return Markup('<span class="label {}">{}</span>').format(css, BATCH_STATUSES.get(status, status))
+
+
+class DebitBatchView(TollbookModelView):
+    """口座振替データ: the stored 全銀 files, newest first; generate, download, mark sent."""
+
+    datamodel = SQLAInterface(DebitBatch)
+    route_base = "/debit-batches"
+    base_permissions = ["can_list", "can_show", "can_export", "can_generate", "can_download", "can_send"]
+    method_permission_name = {"list": "list", "show": "show", "export": "export", "generate": "generate",
+                              "download": "download", "send": "send"}
+    list_title = export_title = "口座振替データ（全銀）"
+    show_title = "口座振替データ"
+    label_columns = {"month": "請求月", "profile": "収納代行・委託者", "number": "回", "status": "状態",
+                     "status_name": "状態", "debit_date": "引落日", "record_count": "件数", "total_amount": "合計金額",
+                     "sha256": "SHA-256", "created_at": "作成日時", "created_by": "作成した人", "sent_at": "送信日時",
+                     "sent_by": "送信した人"}
+    list_columns = ["month", "profile", "number", "status", "debit_date", "record_count", "total_amount",
+                    "created_at"]
+    search_columns = ["month", "profile", "status"]
+    order_columns = ["month", "number", "created_at"]
+    base_order = ("id", "desc")
+    export_columns = ["month", "profile", "number", "status_name", "debit_date", "record_count", "total_amount",
+                      "sha256", "created_at", "created_by", "sent_at", "sent_by"]
+    money_columns = ("total_amount",)
+    formatters_columns = {"month": month_jp, "status": batch_status_label, "debit_date": date_jp,
+                          "total_amount": lambda v: right(yen(v)), "created_at": date_jp,
+                          "number": lambda v: f"第{v}回"}
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        batch = db.session.get(DebitBatch, int(pk)) if str(pk).isdigit() else None
+        if batch is None:
+            abort(404)
+        preview = show_records(bytes(batch.content), 4)
+        return self.render_template("tollbook/payments_debit_batch.html", batch=batch, excluded=batch_excluded(batch),
+                                    preview=preview, csrf_token=generate_csrf, yen=yen, date_jp=date_jp,
+                                    month_jp=month_jp, status_label=batch_status_label)
+
+    @expose("/generate", methods=["POST"])
+    @has_access
+    def generate(self):
+        month_text = (request.form.get("month") or "").strip()
+        code = (request.form.get("profile") or "").strip() or None
+        try:
+            month = str(Month.parse(month_text, "請求月"))
+            result = generate_debit_file(month, code)
+        except DomainError as error:
+            flash(Markup("<br>").join(line for line in error.message.split("\n") if line.strip()), "danger")
+            back = request.form.get("back")
+            return redirect(back if back and back.startswith("/") and not back.startswith("//")
+                            else url_for("DebitBatchView.list"))
+        batch = result.batch
+        if result.created:
+            flash(f"口座振替データ 第{batch.number}回を作成しました（{batch.record_count:,}件、{batch.total_amount:,}円）。",
+                  "success")
+        else:
+            flash(f"請求書に変更がないため、作成済みの第{batch.number}回と同じ内容です（新しい回は作っていません）。", "info")
+        if result.excluded:
+            flash(f"0円・貸方のため対象外: {len(result.excluded):,}件（下の一覧）。", "warning")
+        return redirect(url_for("DebitBatchView.show", pk=batch.id))
+
+    @expose("/download/<int:pk>")
+    @has_access
+    def download(self, pk):
+        batch = db.session.get(DebitBatch, pk)
+        if batch is None:
+            abort(404)
+        return _download(bytes(batch.content), batch.file_name, "application/octet-stream")
+
+    @expose("/send/<int:pk>", methods=["POST"])
+    @has_access
+    def send(self, pk):
+        try:
+            batch = mark_sent(pk)
+        except DomainError as error:
+            flash(error.message, "danger")
+            return redirect(url_for("DebitBatchView.show", pk=pk))
+        flash(f"{batch} を送信済にしました。", "success")
+        return redirect(url_for("DebitBatchView.show", pk=pk))
