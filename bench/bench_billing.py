@@ -63,11 +63,14 @@ def generate(connection, members: int, cards: int, rows: int, seed: int = 202610
         return value.isoformat(sep=" ") if iso and isinstance(value, dt.datetime) else (
             value.isoformat() if iso and isinstance(value, dt.date) else value)
 
-    _load(connection, "member", ["id", "code", "name", "kana", "payment_method", "status", "bank_code", "bank_name",
-                                 "branch_code", "branch_name", "account_type", "account_number",
-                                 "account_holder_kana", "created_at", "updated_at"],
-          [(i, f"M{i:05d}", f"ベンチ運輸{i}", "ベンチウンユ", "direct_debit", "active", "0001", "みずほ", "001",
-            "東京営業部", 1, f"{i:07d}", "ベンチウンユ", ts(now), ts(now)) for i in range(1, members + 1)])
+    # With an address, and the operator with a 登録番号: the close refuses invoices without them (issue 10).
+    _load(connection, "member", ["id", "code", "name", "kana", "postal_code", "address", "payment_method", "status",
+                                 "bank_code", "bank_name", "branch_code", "branch_name", "account_type",
+                                 "account_number", "account_holder_kana", "created_at", "updated_at"],
+          [(i, f"M{i:05d}", f"ベンチ運輸{i}", "ベンチウンユ", "100-0005", f"東京都千代田区丸の内1-{i}", "direct_debit",
+            "active", "0001", "みずほ", "001", "東京営業部", 1, f"{i:07d}", "ベンチウンユ", ts(now), ts(now))
+           for i in range(1, members + 1)])
+    connection.exec_driver_sql("UPDATE operator_settings SET registration_number = 'T7000012050002'")
     card_rows, vehicle_rows, event_rows, kinds, owners = [], [], [], {}, {}
     seen_member = set()
     for i in range(1, cards + 1):

@@ -52,9 +52,9 @@ class InvoiceDraft:
     lines: list = field(default_factory=list)
     operator_discounts: list[OperatorDiscount] = field(default_factory=list)
     passed_on: set = field(default_factory=set)  # operator_discounts (by index) a pass_through rule took
-    # Every group a vehicle_discount rule computed, zero discounts included: (rule id, card id, road
-    # operator, discount base, ETC2.0 事業用) → discount. The draft stores them for the operator check
-    # instead of running the bands a second time (app/services/billing/review.computed_discounts).
+    # Every group a vehicle_discount rule computed, zero discounts included: rule id → [(group, discount)].
+    # The draft stores them for the operator check instead of grouping the month's usage and running the
+    # bands a second time (app/services/billing/review.computed_discounts).
     band_discounts: dict = field(default_factory=dict)
 
     @property

@@ -18,7 +18,7 @@ from .rule_type import InvoiceDraft, OperatorDiscount, RuleType, parse_date
 
 
 def band_key(rule_id: str, group: CardUsage) -> tuple:
-    """What a group's 車両単位割引 depends on besides the rule and the month (InvoiceDraft.band_discounts)."""
+    """What a group's 車両単位割引 depends on besides the rule and the month."""
     return (rule_id, group.card_id, group.road_operator, group.discount_base, group.etc2_commercial)
 
 
@@ -83,9 +83,10 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
         return discount, steps
 
     def apply(self, invoice: InvoiceDraft) -> None:
+        computed = invoice.band_discounts.setdefault(self.rule.rule_id, [])
         for usage in self.groups(invoice.usages):
             discount, steps = self.discount(usage, invoice.month)
-            invoice.band_discounts[band_key(self.rule.rule_id, usage)] = discount
+            computed.append((usage, discount))
             if discount:
                 invoice.operator_discounts.append(OperatorDiscount(
                     self.rule.rule_id, self.rule.label, usage.card_id, usage.card_number, usage.card_kind, discount,

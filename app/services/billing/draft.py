@@ -17,6 +17,7 @@ from app.models.mixins import now_jst
 
 from ..actor import current_actor
 from ..bulk import bulk_insert
+from ..gc_pause import collector_paused
 from ..month_lock import lock_month
 from ..months import ensure_month_open
 from ..tariff import line_rule_params_json
@@ -59,11 +60,12 @@ class BillingSummary:
 
 def _compute(inputs: Inputs) -> tuple[list[tuple[int, object]], dict]:
     """(member id, InvoiceResult) for every member with something to bill, by member code; and the
-    車両単位割引 every member's calculation computed (InvoiceResult.band_discounts), for write_discounts."""
+    車両単位割引 every member's calculation computed (member id → InvoiceResult.band_discounts), for
+    write_discounts."""
     results, band_discounts = [], {}
     for member_id in sorted(inputs.members, key=lambda m: inputs.info[m].code):
         result = calculate_invoice(inputs.members[member_id], inputs.rules)
-        band_discounts.update(result.band_discounts)
+        band_discounts[member_id] = result.band_discounts
         if result.lines:
             results.append((member_id, result))
     return results, band_discounts
@@ -78,7 +80,7 @@ def run_billing(month: str) -> BillingSummary:
     """Create or recompute the month's draft. Refused for a closed month."""
     month = str(Month.of(month))
     started = dt.datetime.now()
-    with unit_of_work():
+    with collector_paused(), unit_of_work():
         run, created, timings = _write_draft(month)
         clock = time.perf_counter()
     timings["commit"] = time.perf_counter() - clock
@@ -206,7 +208,8 @@ def write_discounts(run_id: int, month: str, inputs: Inputs, band_discounts: dic
     """The operators' discounts per card and rule, and per contract rule, as computed from the draft's
     inputs: the operator check reads these rows instead of aggregating the usage again. The bands and
     contract results the invoice calculation computed are reused, not computed a second time (the
-    contract results only while they were computed over the same usages: every member's)."""
+    contract results only while they were computed over the same usages: every member's).
+    `band_discounts`: member id → {rule id: [(group, discount)]} (InvoiceResult.band_discounts)."""
     same_usages = all(member_id in inputs.info for member_id, _ in inputs.usage_rows)
     found = computed_discounts(month, inputs.rules, inputs.usage_rows, band_discounts,
                                inputs.contract_results if same_usages else None)

@@ -10,7 +10,7 @@ events and correction lines (app.domain.billable_events), the contract aggregati
 import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, text
 
 from app.domain.billable_events import MASTER_IMPORT_NOTE, EventRecord, adjustment_charge, is_billable_by
 from app.domain.billing_dates import month_first_last
@@ -82,8 +82,10 @@ def billable_rows(month: str, batch_ids: list[int]):
     """The WHERE of the month's billable usage rows (CONTRACTS.md): a member and a card, an active
     batch, no flag in NOT_BILLED_FLAGS (重複の疑い, 期ずれ)."""
     u = UsageRecord.__table__.c
+    # `flags = 0 OR …`: the same rows, but PostgreSQL estimates `flags = 0` from its statistics (most rows),
+    # where `flags & n = 0` alone is guessed at 0.5% of the rows and the GROUP BY planned for a few groups.
     return (u.usage_month == month, u.batch_id.in_(batch_ids), u.member_id.is_not(None), u.card_id.is_not(None),
-            u.flags.op("&")(NOT_BILLED_FLAGS) == 0)
+            or_(u.flags == 0, u.flags.op("&")(NOT_BILLED_FLAGS) == 0))
 
 
 def usage_groups(month: str, non_taxable_kinds=()) -> list[UsageGroup]:
@@ -102,6 +104,10 @@ def usage_groups(month: str, non_taxable_kinds=()) -> list[UsageGroup]:
             func.sum(u.amount_general_toll).label("general"), func.sum(u.amount_public_corp).label("public"),
             func.sum(u.amount_before_discount).label("before"),
             func.count(u.amount_before_discount).label("with_before"))
+    if db.session.connection().dialect.name == "postgresql":
+        # The month's groups (≈160,000 at 1,000,000 rows) hashed in memory rather than sorted on disk (4 MB
+        # default), for the rest of this transaction.
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     grouped = select(*keys, *sums).where(*where)
     if by_ic is not None:
         grouped = grouped.where(~func.coalesce(by_ic, False))

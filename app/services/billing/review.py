@@ -342,22 +342,46 @@ def computed_discounts(month: str, rules, usage_rows, band_discounts: dict | Non
     """車両単位割引 per card and rule, 契約単位割引 per rule, as the domain computes them from the month's
     usage groups ((member id, CardUsage) pairs): written with the draft (billing_discount).
 
-    The draft passes what its invoice calculation already computed: `band_discounts` (the bands' result
-    per rule, card, operator, base and ETC2.0 flag; a group found there has exactly that discount, any
-    other is computed here) and `contract_results` (契約単位割引 per rule, over the same usages)."""
+    The draft passes what its invoice calculation already computed: `band_discounts` (member id →
+    {rule id: [(group, discount)]}, every group the member's vehicle_discount rules computed) and
+    `contract_results` (契約単位割引 per rule, over the same usages).
+
+    While every card's rows belong to one member (the usual month), the month's groups of a rule are the
+    union of the members' groups, in the order `VehicleDiscount.groups` gives them: taken as computed (a
+    member the rule was not applied to, out of its scope, is grouped here). A card with rows of two
+    members (a card moved during the month) is one month-wide group that no member computed: then the
+    month's usage is grouped again, and each group whose rule, card, operator, base and ETC2.0 flag a
+    member computed takes that discount."""
     usages = [usage for _, usage in usage_rows]
-    card_member = {usage.card_id: member_id for member_id, usage in usage_rows}
-    known = band_discounts or {}
+    card_member: dict[int, int] = {}
+    by_member: dict[int, list] = {}
+    shared_card = False
+    for member_id, usage in usage_rows:
+        by_member.setdefault(member_id, []).append(usage)
+        if card_member.setdefault(usage.card_id, member_id) != member_id:
+            shared_card = True
+    computed_by_member = band_discounts or {}
     found = []
     for rule in (r for r in rules if r.type == VehicleDiscount.name):
         kind = VehicleDiscount(rule)
         ordinary = kind.category == EXPRESSWAY
-        for group in kind.groups(usages):
+        pairs = []
+        if shared_card:
+            known = {band_key(rule.rule_id, group): discount for computed in computed_by_member.values()
+                     for group, discount in computed.get(rule.rule_id, ())}
+            for group in kind.groups(usages):
+                discount = known.get(band_key(rule.rule_id, group))
+                pairs.append((group, kind.discount(group, month)[0] if discount is None else discount))
+        else:
+            for member_id, mine in by_member.items():
+                recorded = computed_by_member.get(member_id, {}).get(rule.rule_id)
+                pairs.extend(recorded if recorded is not None
+                             else ((group, kind.discount(group, month)[0]) for group in kind.groups(mine)))
+            pairs.sort(key=lambda pair: (pair[0].card_number, pair[0].card_id, pair[0].card_kind,
+                                         pair[0].road_operator))
+        for group, computed in pairs:
             if not ordinary and not group.discount_base:
                 continue  # no 一般有料道路 / 公社道路 on this card
-            computed = known.get(band_key(rule.rule_id, group))
-            if computed is None:
-                computed, _ = kind.discount(group, month)
             # A report names operator and card, not the road category: it is compared with the 高速国道 rule.
             found.append(ComputedDiscount(rule.rule_id, group.road_operator or "", group.card_id, group.card_number,
                                           card_member.get(group.card_id), int(group.discount_base), int(computed),
