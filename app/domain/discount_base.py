@@ -18,6 +18,7 @@ Rows are merged on all their other fields before anything is rounded, so the res
 on the order of the rows or on how they were split across files or pre-summed by the database."""
 from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, Decimal
+from typing import NamedTuple
 
 from .member_month import CardUsage, NonTaxableUsage
 
@@ -97,9 +98,9 @@ def peak_part(amount: int, group: UsageGroup) -> int:
     return int((Decimal(amount) * PEAK_KM_LIMIT / km).to_integral_value(rounding=ROUND_FLOOR))
 
 
-@dataclass(frozen=True)
-class RowResult:
-    """One merged group: taxable tolls, 不課税 part (and its rule), discount base per road category."""
+class RowResult(NamedTuple):
+    """One merged group: taxable tolls, 不課税 part (and its rule), discount base per road category.
+    (A NamedTuple: one per usage group of the month, made and dropped at once.)"""
 
     taxable: int
     non_taxable: int

@@ -18,9 +18,12 @@ class Band:
     rate: Decimal
 
 
-def graduated_discount(amount: int, bands: list[Band], rounding: str = FLOOR) -> tuple[int, Breakdown]:
-    """Marginal bands over `amount`; the sum is rounded once (per card), not per band."""
-    breakdown = Breakdown()
+def graduated_discount(amount: int, bands: list[Band], rounding: str = FLOOR,
+                       explain_zero: bool = True) -> tuple[int, Breakdown | None]:
+    """Marginal bands over `amount`; the sum is rounded once (per card), not per band.
+    `explain_zero=False`: no breakdown (None) when the discount is 0 (the billing loop prints none then;
+    most of a month's cards are below the first band's edge for some rule)."""
+    parts = []
     total = Decimal(0)
     lower = 0
     for band in bands:
@@ -29,14 +32,19 @@ def graduated_discount(amount: int, bands: list[Band], rounding: str = FLOOR) ->
         upper = amount if band.up_to is None else min(amount, band.up_to)
         portion = upper - lower
         if portion > 0 and band.rate:
-            part = Decimal(portion) * band.rate
+            part = portion * band.rate
             total += part
-            edge = "" if band.up_to is None else f"{band.up_to:,}"
-            breakdown.add(f"{lower + 1:,}〜{edge}円の {portion:,}円 × {percent(band.rate)} = {part:,.2f}円")
+            parts.append((lower, band, portion, part))
         if band.up_to is None:
             break
         lower = band.up_to
-    discount = round_yen(total, rounding)
+    discount = round_yen(total, rounding) if parts else 0
+    if not discount and not explain_zero:
+        return 0, None
+    breakdown = Breakdown()
+    for lower, band, portion, part in parts:
+        edge = "" if band.up_to is None else f"{band.up_to:,}"
+        breakdown.add(f"{lower + 1:,}〜{edge}円の {portion:,}円 × {percent(band.rate)} = {part:,.2f}円")
     breakdown.add(f"車両単位割引 {discount:,}円（{amount:,}円に対して）")
     return discount, breakdown
 

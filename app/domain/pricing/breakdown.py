@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 TAXABLE_10 = "10%"
 NON_TAXABLE = "不課税"
@@ -35,6 +36,7 @@ class Breakdown:
         return "\n".join(self.steps)
 
 
+@lru_cache(maxsize=256)
 def percent(rate) -> str:
     """Decimal('0.10') → '10%', Decimal('0.098') → '9.8%'."""
     value = (rate * 100).normalize()

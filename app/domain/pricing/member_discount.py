@@ -49,11 +49,12 @@ class MemberDiscount(RuleType):
         rule = self.rule
         if rule.params["method"] == "pass_through":
             passed_on = invoice.passed_on
+            ratio = rule.decimal("ratio")
             for index, given in enumerate(invoice.operator_discounts):
                 if index in passed_on or not self.matches_card(given.card_kind):
                     continue
                 passed_on.add(index)
-                amount, steps = pass_through(given.amount, rule.decimal("ratio"), rule.rounding)
+                amount, steps = pass_through(given.amount, ratio, rule.rounding)
                 if amount:
                     invoice.add(Charge(f"{given.label} {format_card_number(given.card_number)}", -amount, TAXABLE_10,
                                        f"{given.rule_id}+{rule.rule_id}", given.card_id, "member_discount"),

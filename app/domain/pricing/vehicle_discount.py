@@ -29,6 +29,10 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
     optional = ("road_operator", "road_category", "etc2_commercial_bands", "etc2_valid_to")
     order = 20
 
+    def __init__(self, rule):
+        super().__init__(rule)
+        self._bands_by: dict[tuple, tuple] = {}  # (month, ETC2.0 事業用) → parsed bands
+
     @classmethod
     def check(cls, params, where):
         super().check(params, where)
@@ -69,23 +73,35 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
             acc[3] = acc[3] or usage.etc2_commercial
         return [CardUsage(key[1], key[0], key[2], key[3], *sums[key]) for key in sorted(sums)]
 
-    def discount(self, usage: CardUsage, month: str):
-        """(discount, Breakdown) for one group of `groups()` in `month`."""
-        bands = self.rule.params["bands"]
-        etc2_until = parse_date(self.rule.params.get("etc2_valid_to"), self.rule.rule_id)
-        first_day = dt.date(int(month[:4]), int(month[5:7]), 1)
-        if usage.etc2_commercial and self.rule.params.get("etc2_commercial_bands") and (
-                etc2_until is None or first_day <= etc2_until):
-            bands = self.rule.params["etc2_commercial_bands"]  # ETC2.0 事業用 +10% while the measure runs (§1.2)
-        discount, steps = graduated_discount(usage.discount_base, parse_bands_cached(bands), self.rule.rounding)
-        if self.category != EXPRESSWAY:
+    def bands_for(self, month: str, etc2_commercial: bool) -> tuple:
+        """The parsed bands a group takes in `month`: ETC2.0 事業用 +10% while the measure runs (§1.2).
+        Worked out once per month and ETC2.0 flag (the draft asks once per card)."""
+        key = (month, bool(etc2_commercial))
+        bands = self._bands_by.get(key)
+        if bands is None:
+            params = self.rule.params
+            rows = params["bands"]
+            etc2_until = parse_date(params.get("etc2_valid_to"), self.rule.rule_id)
+            first_day = dt.date(int(month[:4]), int(month[5:7]), 1)
+            if etc2_commercial and params.get("etc2_commercial_bands") and (
+                    etc2_until is None or first_day <= etc2_until):
+                rows = params["etc2_commercial_bands"]
+            bands = self._bands_by[key] = parse_bands_cached(rows)
+        return bands
+
+    def discount(self, usage: CardUsage, month: str, explain_zero: bool = True):
+        """(discount, Breakdown) for one group of `groups()` in `month` (`explain_zero=False`: the
+        breakdown is None when the discount is 0)."""
+        discount, steps = graduated_discount(usage.discount_base, self.bands_for(month, usage.etc2_commercial),
+                                             self.rule.rounding, explain_zero)
+        if steps is not None and self.category != EXPRESSWAY:
             steps.steps.insert(0, f"{ROAD_CATEGORIES[self.category]}の割引対象額 {usage.discount_base:,}円")
         return discount, steps
 
     def apply(self, invoice: InvoiceDraft) -> None:
         computed = invoice.band_discounts.setdefault(self.rule.rule_id, [])
         for usage in self.groups(invoice.usages):
-            discount, steps = self.discount(usage, invoice.month)
+            discount, steps = self.discount(usage, invoice.month, explain_zero=False)
             computed.append((usage, discount))
             if discount:
                 invoice.operator_discounts.append(OperatorDiscount(

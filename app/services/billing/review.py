@@ -371,12 +371,12 @@ def computed_discounts(month: str, rules, usage_rows, band_discounts: dict | Non
                      for group, discount in computed.get(rule.rule_id, ())}
             for group in kind.groups(usages):
                 discount = known.get(band_key(rule.rule_id, group))
-                pairs.append((group, kind.discount(group, month)[0] if discount is None else discount))
+                pairs.append((group, kind.discount(group, month, False)[0] if discount is None else discount))
         else:
             for member_id, mine in by_member.items():
                 recorded = computed_by_member.get(member_id, {}).get(rule.rule_id)
                 pairs.extend(recorded if recorded is not None
-                             else ((group, kind.discount(group, month)[0]) for group in kind.groups(mine)))
+                             else ((group, kind.discount(group, month, False)[0]) for group in kind.groups(mine)))
             pairs.sort(key=lambda pair: (pair[0].card_number, pair[0].card_id, pair[0].card_kind,
                                          pair[0].road_operator))
         for group, computed in pairs:
