@@ -69,10 +69,14 @@ class ContractDiscount(RoadCategoryParam, RuleType):
 
     def compute(self, usages: list[CardUsage]) -> ContractResult:
         """The contract holder's discount over `usages` (every member's)."""
-        rule = self.rule
         per_card: dict[int, int] = {}
         for usage, base in self.bases(usages):
             per_card[usage.card_id] = per_card.get(usage.card_id, 0) + base
+        return self.result(per_card)
+
+    def result(self, per_card: dict[int, int]) -> ContractResult:
+        """The discount from the contract holder's discount base per card."""
+        rule = self.rule
         total = sum(per_card.values())
         vehicles = sum(1 for base in per_card.values() if base > 0)
         discount, steps = contract_discount(total, vehicles, rule.params["threshold_total"],
@@ -94,22 +98,24 @@ def contract_shares(rules, usages_by_member: dict, scope_of: dict) -> tuple[list
     member_discount pass_through rule that applies to the member. Returns (results, {member: share})."""
     from .member_discount import MemberDiscount
 
-    all_usages = sorted((u for usages in usages_by_member.values() for u in usages),
-                        key=lambda u: (u.card_id, u.road_operator or ""))
     pass_rules = sorted((r for r in rules if r.type == MemberDiscount.name and r.params["method"] == "pass_through"),
                         key=lambda r: r.rule_id)
     results, shares = [], {}
     for rule in sorted((r for r in rules if r.type == ContractDiscount.name), key=lambda r: r.rule_id):
         kind = ContractDiscount(rule)
-        result = kind.compute(all_usages)
+        per_card: dict[int, int] = {}
+        weights = {}  # member → its discount base (the share's weight)
+        for member, usages in usages_by_member.items():  # one pass for both: every usage of the month
+            weight = 0
+            for usage, base in kind.bases(usages):
+                per_card[usage.card_id] = per_card.get(usage.card_id, 0) + base
+                weight += base
+            if weight:
+                weights[member] = weight
+        result = kind.result(per_card)
         results.append(result)
         if not result.discount or not pass_rules:
             continue
-        weights = {}
-        for member, usages in usages_by_member.items():
-            weight = sum(base for _, base in kind.bases(usages))
-            if weight:
-                weights[member] = weight
         for member, share in sorted(allocate_pro_rata(result.discount, weights).items(), key=lambda kv: str(kv[0])):
             code, group, agency = scope_of[member]
             share_rule = next((r for r in pass_rules if r.scope.matches_member(code, group, agency)), None)
