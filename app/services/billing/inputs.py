@@ -104,14 +104,20 @@ def usage_groups(month: str, non_taxable_kinds=()) -> list[UsageGroup]:
             func.sum(u.amount_general_toll).label("general"), func.sum(u.amount_public_corp).label("public"),
             func.sum(u.amount_before_discount).label("before"),
             func.count(u.amount_before_discount).label("with_before"))
-    if db.session.connection().dialect.name == "postgresql":
-        # The month's groups (≈160,000 at 1,000,000 rows) hashed in memory rather than sorted on disk (4 MB
-        # default), for the rest of this transaction.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     grouped = select(*keys, *sums).where(*where)
     if by_ic is not None:
         grouped = grouped.where(~func.coalesce(by_ic, False))
-    sums_by_key = db.session.execute(grouped.group_by(*keys)).all()
+    grouped = grouped.group_by(*keys)
+    if db.session.connection().dialect.name == "postgresql":
+        # The month's groups (≈160,000 at 1,000,000 rows) hashed in memory rather than sorted on disk (4 MB
+        # default), for the rest of this transaction; then ordered by member and card. The domain sorts
+        # the groups by member, card and operator (member_usages): Python sorts a nearly sorted list in one
+        # pass, a hash aggregate's order in n log n tuple comparisons (≈1 s for 160,000 groups), and the
+        # database sorts the integers in a fraction of that. (SQLite groups through a B-tree on the keys:
+        # its groups come out in that order already, and an ORDER BY would make it sort them again.)
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        grouped = grouped.order_by(u.member_id, u.card_id)
+    sums_by_key = db.session.execute(grouped).all()
     cards = _card_facts({row[1] for row in sums_by_key})
     groups = []
     for member_id, card_id, road, remarks, peak, billed, rows, general, public, before, with_before in sums_by_key:
