@@ -19,7 +19,7 @@ from .breakdown import TAXABLE_10, Breakdown, Charge
 from .contract import contract_discount
 from .member_share import pass_through
 from .road_category import RoadCategoryParam
-from .rule_type import InvoiceDraft, RuleType, check_rate, check_yen, operator_matches
+from .rule_type import InvoiceDraft, RuleType, check_rate, check_yen
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,17 @@ class ContractDiscount(RoadCategoryParam, RuleType):
     def bases(self, usages: list[CardUsage]):
         """(usage, base) for the usages the rule takes: `takes` and `base_for` with the rule's
         parameters read once (these loops run over every usage of the month)."""
-        wanted, category = self.rule.params.get("road_operator"), self.category
+        wanted = self.rule.params.get("road_operator")
+        prefix = str(wanted) if wanted else ""
+        base_of = CardUsage.base_getter(self.category)
         card_kinds: dict[str, bool] = {}
         for usage in usages:
             takes_kind = card_kinds.get(usage.card_kind)
             if takes_kind is None:
                 takes_kind = card_kinds[usage.card_kind] = self.matches_card(usage.card_kind)
-            if takes_kind and operator_matches(wanted, usage.road_operator):
-                yield usage, usage.base_for(category)
+            # operator_matches, inlined for this loop
+            if takes_kind and (not prefix or (usage.road_operator or "").startswith(prefix)):
+                yield usage, base_of(usage)
 
     def compute(self, usages: list[CardUsage]) -> ContractResult:
         """The contract holder's discount over `usages` (every member's)."""

@@ -46,7 +46,7 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
         """The amounts the bands apply to: per card, over every row of the rule's road operator and
         card scope (NEXCO 3社 summed), the base being the rule's road category."""
         wanted = self.rule.params.get("road_operator")
-        category = self.category  # hoisted: this loop runs over every usage of the month
+        base_of = CardUsage.base_getter(self.category)  # hoisted: this loop runs over every usage of the month
         prefix = str(wanted) if wanted else None
         card_kinds: dict[str, bool] = {}
         sums: dict[tuple, list] = {}  # key → [billed, base, rows, etc2 commercial]
@@ -68,7 +68,7 @@ class VehicleDiscount(RoadCategoryParam, RuleType):
             if acc is None:
                 acc = sums[key] = [0, 0, 0, False]
             acc[0] += usage.amount_billed
-            acc[1] += usage.base_for(category)
+            acc[1] += base_of(usage)
             acc[2] += usage.rows
             acc[3] = acc[3] or usage.etc2_commercial
         return [CardUsage(key[1], key[0], key[2], key[3], *sums[key]) for key in sorted(sums)]

@@ -130,7 +130,10 @@ def _write_draft(month: str) -> tuple[BillingRun, bool, dict]:
     run.input_fingerprint = inputs.fingerprint()
     run.input_stamp = input_stamp(month)
     session.flush()
-    run.draft_warnings = [dataclasses.asdict(w) for w in billing_warnings(month, inputs.cards_in_force(), inputs.groups)]
+    invoiced = ({member_id for member_id, _ in results},
+                {line.charge.card_id for _, result in results for line in result.lines if line.charge.kind == "usage"})
+    run.draft_warnings = [dataclasses.asdict(w) for w in billing_warnings(month, inputs.cards_in_force(), inputs.groups,
+                                                                          invoiced)]
     timings["warnings"] = time.perf_counter() - clock
     return run, created, timings
 

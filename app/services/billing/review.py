@@ -118,12 +118,15 @@ class OperatorCheck:
 
 
 
-def billing_warnings(month: str, cards_in_force: dict | None = None, groups: list | None = None) -> list[BillingWarning]:
+def billing_warnings(month: str, cards_in_force: dict | None = None, groups: list | None = None,
+                     invoiced: tuple[set, set] | None = None) -> list[BillingWarning]:
     """What staff must look at before the close; `blocking` ones stop it. No pass over the month's usage:
     flagged rows are counted through ix_usage_flags (usage_month, flags), rows without a member through
     ix_usage_month_member, and the billable rows without a road operator from the month's usage groups
     (`groups`: the draft's own, else one GROUP BY). Who is invoiced and which cards are used come from the
-    draft when there is one (the close checks that the draft matches its inputs), else from the usage."""
+    draft when there is one (the close checks that the draft matches its inputs), else from the usage;
+    `invoiced` = (member ids, card ids with a usage line) of the draft being written, from the draft
+    itself (its invoices are the month's only live ones: corrections exist only after the close)."""
     month = str(Month.of(month))
     session = db.session
     warnings = []
@@ -178,8 +181,10 @@ def billing_warnings(month: str, cards_in_force: dict | None = None, groups: lis
         warnings.append(BillingWarning("used_after_loss", "紛失・解約後に利用された走行明細があります"
                                        "（請求には含めます。不正利用でないか確認してください）。", int(after_loss),
                                        False, "alert"))
-    run = session.scalar(select(BillingRun).where(BillingRun.month == month))
-    if run is not None and run.recomputed_at is not None:
+    run = session.scalar(select(BillingRun).where(BillingRun.month == month)) if invoiced is None else None
+    if invoiced is not None:
+        member_ids, used_cards = invoiced
+    elif run is not None and run.recomputed_at is not None:
         member_ids = set(session.scalars(select(Invoice.member_id).where(Invoice.billing_run_id == run.id,
                                                                          Invoice.status != CANCELLED)))
         used_cards = set(session.scalars(
