@@ -151,7 +151,9 @@ def member_usages(groups, non_taxable_rules=()) -> dict[int, MemberUsage]:
     for group in merge(groups):
         result = classify(group, kinds)
         key = (group.member_id, group.card_id, group.card_number, group.card_kind, group.road_operator or "")
-        acc = cards.setdefault(key, [0, 0, 0, False, 0, 0, 0])
+        acc = cards.get(key)
+        if acc is None:
+            acc = cards[key] = [0, 0, 0, False, 0, 0, 0]
         acc[0] += result.taxable
         acc[1] += result.expressway_base
         acc[2] += group.rows

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from ..errors import DomainError
+from ..member_month import Line
 from .breakdown import Charge
 
 # Keys of a version, not of the rule type: `ended: true` says the rule really stops after this version's
@@ -62,8 +63,6 @@ class InvoiceDraft:
         return self.member.month
 
     def add(self, charge: Charge, breakdown) -> None:
-        from ..member_month import Line
-
         self.lines.append(Line(charge, str(breakdown)))
 
     def own_charges(self) -> int:
