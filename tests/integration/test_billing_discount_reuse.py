@@ -63,5 +63,6 @@ def test_a_card_moved_between_members_is_one_group_of_the_month():
     card = lambda amount: CardUsage(7, "0000000000000007", "corporate", "NEXCO東日本", amount, amount, 10)  # noqa: E731
     rows = [(1, card(8_000)), (2, card(8_000))]
     found = [d for d in computed_discounts(MONTH, RULES, rows, _band_discounts(rows)) if d.rule_id == "nexco_vehicle"]
-    # 16,000円 on one card in the month: 5,000 × 10% + 6,000 × 20% = 1,700円 (each member alone: 300円)
-    assert [(d.card_id, d.discount_base, d.discount) for d in found] == [(7, 16_000, 1_700)]
+    # 16,000円 on one card in the month: 5,000 × 10% + 6,000 × 20% = 1,700円 (each member alone: 300円); the
+    # row names the member of the card's last rows, as before the reuse
+    assert [(d.card_id, d.discount_base, d.discount, d.member_id) for d in found] == [(7, 16_000, 1_700, 2)]

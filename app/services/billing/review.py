@@ -360,13 +360,13 @@ def computed_discounts(month: str, rules, usage_rows, band_discounts: dict | Non
     month's usage is grouped again, and each group whose rule, card, operator, base and ETC2.0 flag a
     member computed takes that discount."""
     usages = [usage for _, usage in usage_rows]
-    card_member: dict[int, int] = {}
+    card_member: dict[int, int] = {}  # card id → the last member with its rows (the row's member_id)
     by_member: dict[int, list] = {}
     shared_card = False
     for member_id, usage in usage_rows:
         by_member.setdefault(member_id, []).append(usage)
-        if card_member.setdefault(usage.card_id, member_id) != member_id:
-            shared_card = True
+        shared_card = shared_card or card_member.get(usage.card_id, member_id) != member_id
+        card_member[usage.card_id] = member_id
     computed_by_member = band_discounts or {}
     found = []
     for rule in (r for r in rules if r.type == VehicleDiscount.name):
