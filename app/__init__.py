@@ -43,12 +43,16 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .views.errors import register_error_pages
 
         register_error_pages(app)
-        from .views.base import remove_file_downloads
+        from .views.base import refuse_unknown_actions, remove_file_downloads
 
         remove_file_downloads(app)
+        refuse_unknown_actions(app)
         from .security.setup import install_request_guards
 
         install_request_guards(app)
+        from .views.portal import install_member_guard
+
+        install_member_guard(app)
     install_audit_listeners()
 
     from .cli import etc

@@ -78,6 +78,20 @@ def complete_login(user, next_url: str, how: str):
     return redirect(next_url or appbuilder.get_url_for_index)
 
 
+def change_own_password(user, password: str) -> None:
+    """The signed-in user chose a new password (the form checked the current one and the rules): store it,
+    end the user's other sessions (a copied cookie dies), go on under a new id, audit. The back office's
+    パスワードを変更 and the member portal's page both end here."""
+    from app.extensions import appbuilder
+
+    appbuilder.sm.reset_password(user.id, password)
+    accounts.password_changed_by_owner(user.id)
+    session.pop(SESSION_MUST_CHANGE, None)
+    current_app.session_interface.end_user_sessions(user.id, keep_sid=session.sid)
+    current_app.session_interface.regenerate(session)
+    security_audit.record("password", user.username, user.id, "本人がパスワードを変更しました")
+
+
 class TollbookAuthDBView(AuthDBView):
     invalid_login_message = LOGIN_FAILED
 
@@ -121,13 +135,7 @@ class TollbookResetMyPasswordView(ResetMyPasswordView):
     message = "パスワードを変更しました。"
 
     def form_post(self, form) -> None:
-        self.appbuilder.sm.reset_password(g.user.id, form.password.data)
-        accounts.password_changed_by_owner(g.user.id)
-        session.pop(SESSION_MUST_CHANGE, None)
-        # Every other session of this user ends (a copied cookie dies); this one gets a new id.
-        current_app.session_interface.end_user_sessions(g.user.id, keep_sid=session.sid)
-        current_app.session_interface.regenerate(session)
-        security_audit.record("password", g.user.username, g.user.id, "本人がパスワードを変更しました")
+        change_own_password(g.user, form.password.data)
         flash(self.message, "info")
 
 

@@ -34,7 +34,7 @@ def _target() -> tuple[str | None, bool]:
     endpoint = request.endpoint or ""
     if endpoint.startswith(sm.resetpasswordview.__name__ + "."):
         user = sm.get_user_by_id(request.args.get("pk", type=int))
-    elif endpoint.startswith(sm.resetmypasswordview.__name__ + "."):
+    elif endpoint.startswith(sm.resetmypasswordview.__name__ + ".") or endpoint == "PortalView.password":
         user = sm.get_user_by_id(g.user.id)
     else:
         user = None

@@ -75,6 +75,13 @@ _OWN_ACCOUNT = [
     ["ResetMyPasswordView$", "can_this_form_(get|post)$"],
 ]
 
+# Staff whose login is linked to a member (member_account) may switch to that member's portal and see
+# only what the member sees there; unlinked staff get 403 on it. The menu entry shows only when linked.
+_STAFF_PORTAL = [
+    ["PortalView$", "can_(index|download)$"],
+    ["Portal$", "menu_access$"],
+]
+
 ROLES = {
     ROLE_STAFF: [
         # print_forms / can_forms: NEXCO 申請書 from card events and the renewal list (app/views/nexco_forms.py)
@@ -86,6 +93,7 @@ ROLES = {
         [f"({USAGE_MENUS})$", "menu_access$"],
         *BILLING_STAFF,
         *PAYMENT_STAFF,
+        *_STAFF_PORTAL,
         *_OWN_ACCOUNT,
     ],
     ROLE_MANAGER: [
@@ -96,11 +104,12 @@ ROLES = {
         [f"({USAGE_READ_MENUS})$", "menu_access$"],
         *BILLING_MANAGER,
         *PAYMENT_MANAGER,
+        *_STAFF_PORTAL,
         *_OWN_ACCOUNT,
     ],
     # Members see the portal only (app/views/portal.py); nothing of the back office.
     ROLE_MEMBER: [
-        ["PortalView$", "can_(index|download)$"],
+        ["PortalView$", "can_(index|download|password)$"],
         ["Portal$", "menu_access$"],
         *_OWN_ACCOUNT,
     ],

@@ -46,7 +46,8 @@ def install_request_guards(app: Flask) -> None:
     sm = appbuilder.sm
     change_view = sm.resetmypasswordview.__name__
     always = {f"{sm.auth_view.endpoint}.logout", "static", "appbuilder.static"}
-    change_allowed = always | {f"{change_view}.this_form_get", f"{change_view}.this_form_post"}
+    change_allowed = always | {f"{change_view}.this_form_get", f"{change_view}.this_form_post",
+                               "PortalView.password"}  # members change theirs on the portal's page
     enrol_allowed = always | {"TwoFactorView.setup"}
 
     @app.before_request

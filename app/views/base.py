@@ -196,6 +196,25 @@ def _no_file_download(**_):
     abort(404)
 
 
+def refuse_unknown_actions(app):
+    """FAB's /<view>/action/<name>/<pk> looks the action up without checking it exists: an unknown name
+    was a 500 (AttributeError) for anybody, logged in or not (found by the portal's isolation matrix).
+    It answers 404 now, before FAB's permission check."""
+    from app.extensions import appbuilder
+
+    views = {view.endpoint: view for view in appbuilder.baseviews if hasattr(view, "actions")}
+
+    @app.before_request
+    def unknown_action_is_404():
+        from flask import request
+
+        endpoint = request.endpoint or ""
+        if endpoint.endswith(".action"):
+            view = views.get(endpoint.rsplit(".", 1)[0])
+            if view is not None and (request.view_args or {}).get("name") not in view.actions:
+                abort(404)
+
+
 # Headers of the related columns that exports add next to a relation (member.code, member.name).
 _RELATED_LABELS = {"member.code": with_member("{m}コード"), "member.name": with_member("{m}名")}
 

@@ -1,6 +1,7 @@
 """The back-office menu. `name` is the stable permission name (see app/security/roles.py);
 `label` is what users read."""
 from app.labels import with_member
+from app.security.two_factor_views import limit_attempts
 
 from .audit import AuditLogView
 from .billing import BillingView, InvoiceListView, InvoiceView
@@ -12,7 +13,7 @@ from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
 from .payments import CollectionProfileView, DebitBatchView
-from .portal import PortalView, is_member_login
+from .portal import PortalView, has_member_link
 from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnknownOperatorView, UnregisteredCardView,
                     UsageAlertView, UsageRecordView)
 from .usage_masters import IcMasterView, ImportProfileView
@@ -60,7 +61,10 @@ def register_views(appbuilder):
                         **payments)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")
-    appbuilder.add_view(PortalView, "Portal", label="マイページ", icon="fa-home", menu_cond=is_member_login)
+    # Staff linked to a member switch to that member's portal from here; members never see this menu.
+    portal = appbuilder.add_view(PortalView, "Portal", label="会員ページ", icon="fa-home", menu_cond=has_member_link)
+    # The portal's one form (パスワード変更) is rate-limited per address like the login screen.
+    limit_attempts(appbuilder, portal)
 
 
 # A member's screen shows its vehicles, cards and card events; a card's screen its events.

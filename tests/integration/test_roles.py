@@ -204,18 +204,21 @@ def test_member_is_refused_on_every_back_office_route(member_client, data):
 
 
 def test_member_sees_only_its_own_cards_on_the_portal(member_client, data):
-    response = member_client.get("/portal/")
-    assert_allowed(response, "自社運輸株式会社", OWN_NUMBER_TEXT, "品川 100 あ 11-11")
+    assert_allowed(member_client.get("/portal/"), "自社運輸株式会社")
+    response = member_client.get("/portal/cards/")
+    # card numbers masked on the portal: the last four digits only
+    assert_allowed(response, "自社運輸株式会社", "************1111", "品川 100 あ 11-11")
     body = response.get_data(as_text=True)
-    for foreign in ("他社物流株式会社", OTHER_NUMBER, OTHER_NUMBER_TEXT, OTHER_CREDIT, "大阪 800 さ 22-22"):
+    for foreign in ("他社物流株式会社", OWN_NUMBER, OWN_NUMBER_TEXT, OTHER_NUMBER, OTHER_NUMBER_TEXT, OTHER_CREDIT,
+                    "2222", "3333", "大阪 800 さ 22-22"):
         assert foreign not in body
 
 
 def test_the_other_member_sees_its_own_cards_only(client, data):
     login(client, "member2", MEMBER_PASSWORD)
-    body = client.get("/portal/").get_data(as_text=True)
-    assert OTHER_NUMBER_TEXT in body and OTHER_CREDIT in body
-    assert OWN_NUMBER_TEXT not in body and OWN_NUMBER not in body and "自社運輸株式会社" not in body
+    body = client.get("/portal/cards/").get_data(as_text=True)
+    assert "************2222" in body and "**********3333" in body
+    assert "1111" not in body and "自社運輸株式会社" not in body
 
 
 def test_member_home_page_goes_to_the_portal(member_client, data):
