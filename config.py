@@ -108,3 +108,7 @@ FAB_PASSWORD_COMPLEXITY_ENABLED = True
 # `flask etc render-documents` or the billing screen's 「未作成の帳票を作成」.
 DOCUMENTS_RENDER_AFTER_CLOSE = os.environ.get("DOCUMENTS_RENDER_AFTER_CLOSE", "1") != "0"
 DOCUMENT_RENDER_PROCESSES = int(os.environ.get("DOCUMENT_RENDER_PROCESSES", "2"))
+
+# 会員ページ (docs/portal.md): the address printed on the members' login letters (e.g.
+# https://etc.example-kumiai.jp/login/). Unset: the login page's address as this request sees it.
+PORTAL_URL = os.environ.get("PORTAL_URL") or None

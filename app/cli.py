@@ -85,6 +85,29 @@ def unlock_command(username):
     click.echo(f"{username} のロックを解除しました。" if was_locked else f"{username} はロックされていません（失敗回数を0に戻しました）。")
 
 
+@etc.command("portal-login",
+             help="組合員の会員ページのログインを作成します（作成済みなら最初のログインのパスワードを再発行します）。"
+                  "ログインIDと、生成したときは初期パスワードを表示します。")
+@click.argument("member_code")
+@click.option("--password", default=None,
+              help="本人が決めたパスワード（会員ページのパスワードの規則に従うもの）。初回ログインでの変更は求めません。"
+                   "省略時は初期パスワードを生成し、初回ログインで変更を求めます。")
+@with_appcontext
+@exits_on_domain_error
+def portal_login_command(member_code, password):
+    from app.services.portal_logins import issue_login
+
+    with acting_as("flask etc portal-login"):
+        issued = issue_login(member_code, password)
+    what = "ログインを作成しました" if issued.created else "パスワードを再発行しました"
+    click.echo(f"{issued.member_code} {issued.member_name}: 会員ページの{what}。")
+    click.echo(f"ログインID: {issued.login_id}")
+    if issued.password:
+        click.echo(f"初期パスワード: {issued.password}（初回ログインで変更が必要です）")
+    else:
+        click.echo("パスワード: 指定されたもの（変更は求めません）")
+
+
 @etc.command("demo", help="デモデータ（組合員・代理店・車両・カード・異動）を入れます。本番のデータベースでは断ります。")
 @with_appcontext
 @exits_on_domain_error

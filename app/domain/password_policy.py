@@ -29,8 +29,10 @@ def _folded(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def password_problems(password: str, login_id: str | None, *, member: bool) -> list[str]:
-    """Japanese reasons why `password` may not be set for the login `login_id`; empty when it may."""
+def password_problems(password: str, login_id: str | None, *, member: bool, same_as_initial: bool = False) -> list[str]:
+    """Japanese reasons why `password` may not be set for the login `login_id`; empty when it may.
+    `same_as_initial`: the password is the initial one printed on the member's letter (the caller checks
+    it against the stored hash)."""
     problems = []
     minimum = MEMBER_MIN_LENGTH if member else STAFF_MIN_LENGTH
     if len(password) < minimum:
@@ -38,6 +40,8 @@ def password_problems(password: str, login_id: str | None, *, member: bool) -> l
     folded = _folded(password)
     if login_id and folded == _folded(login_id):
         problems.append("ログインIDと同じパスワードは使えません。")
+    if same_as_initial:
+        problems.append("お送りした初期パスワードと同じパスワードは使えません。")
     if folded in COMMON_PASSWORDS or len(set(folded)) <= 2:
         problems.append("よく使われるパスワードや同じ文字の繰り返しは使えません。推測されにくいものにしてください。")
     return problems

@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, true
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, true
 from sqlalchemy.orm import relationship
 
 from flask_appbuilder import Model
@@ -57,6 +57,12 @@ class MemberAccount(Model):
     user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, unique=True)
     member_id = Column(Integer, ForeignKey("member.id"), nullable=False, index=True)
     member = relationship("Member")
+    # Issued by staff (screen, bulk, `flask etc portal-login`): when and by whom the password was last set.
+    issued_at = Column(DateTime)
+    issued_by = Column(String(128))
+    # Werkzeug hash of the generated initial password (NULL when the member chose its own with --password):
+    # the member's password rules refuse it as the new password (app/security/passwords.py).
+    initial_password_hash = Column(String(256))
 
     def __repr__(self):
         # How the link reads in 操作履歴 (対象データ), instead of "<MemberAccount object at 0x…>".

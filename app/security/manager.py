@@ -71,11 +71,21 @@ def complete_login(user, next_url: str, how: str):
         session[SESSION_MUST_ENROL] = True
     if accounts.must_change_password(user.id):
         session[SESSION_MUST_CHANGE] = True
-        flash(MUST_CHANGE, "warning")
-        return redirect(url_for(f"{sm.resetmypasswordview.__name__}.this_form_get"))
+        if {role.name for role in user.roles} != {ROLE_MEMBER}:  # the portal's page says it in its own words
+            flash(MUST_CHANGE, "warning")
+        return redirect(password_change_url(user))
     if session.get(SESSION_MUST_ENROL):  # the setup page itself says why
         return redirect(url_for("TwoFactorView.setup"))
     return redirect(next_url or appbuilder.get_url_for_index)
+
+
+def password_change_url(user) -> str:
+    """Where the user changes its own password: a member on the portal's page, staff on FAB's form."""
+    from app.extensions import appbuilder
+
+    if {role.name for role in user.roles} == {ROLE_MEMBER}:
+        return url_for("PortalView.password")
+    return url_for(f"{appbuilder.sm.resetmypasswordview.__name__}.this_form_get")
 
 
 def change_own_password(user, password: str) -> None:

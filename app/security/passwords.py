@@ -26,8 +26,8 @@ def _is_member(role_names) -> bool:
     return bool(names) and names == {ROLE_MEMBER}
 
 
-def _target() -> tuple[str | None, bool]:
-    """(login ID, is a member) of the user whose password the current request sets."""
+def _target() -> tuple[str | None, bool, int | None]:
+    """(login ID, is a member, user id) of the user whose password the current request sets."""
     from app.extensions import appbuilder
 
     sm = appbuilder.sm
@@ -39,15 +39,18 @@ def _target() -> tuple[str | None, bool]:
     else:
         user = None
     if user is not None:
-        return user.username, _is_member(role.name for role in user.roles)
+        return user.username, _is_member(role.name for role in user.roles), user.id
     role_ids = [int(value) for value in request.form.getlist("roles") if value.isdigit()]
     roles = [sm.session.get(sm.role_model, role_id) for role_id in role_ids] if role_ids else []
-    return request.form.get("username"), _is_member(role.name for role in roles if role is not None)
+    return request.form.get("username"), _is_member(role.name for role in roles if role is not None), None
 
 
 def validate_password(password: str) -> None:
-    login_id, member = _target()
-    problems = password_problems(password or "", login_id, member=member)
+    from app.services.portal_logins import is_initial_password
+
+    login_id, member, user_id = _target()
+    same_as_initial = member and user_id is not None and is_initial_password(user_id, password or "")
+    problems = password_problems(password or "", login_id, member=member, same_as_initial=same_as_initial)
     if problems:
         raise ValidationError(" ".join(problems))
 

@@ -19,6 +19,9 @@ MASTER_VIEWS = (
     "OperatorSettingsView|MemberView|AgencyView|VehicleView|CardView|CardEventView"
     "|MasterImportView|CardRenewalView"
 )
+# 会員ページのログイン (app/views/portal_logins.py): staff issue, reset and stop; managers read.
+PORTAL_LOGIN_STAFF = [["PortalLoginView$", "can_(list|issue)$"], ["PortalLogins$", "menu_access$"]]
+PORTAL_LOGIN_MANAGER = [["PortalLoginView$", "can_list$"], ["PortalLogins$", "menu_access$"]]
 # Menu items of the back office (names given to appbuilder.add_view / add_link).
 MASTER_MENUS = (
     "MasterData|Operator|Members|Agencies|Vehicles|Cards|CardEvents|CardRenewals|ImportExport|MasterImport"
@@ -93,6 +96,7 @@ ROLES = {
         [f"({USAGE_MENUS})$", "menu_access$"],
         *BILLING_STAFF,
         *PAYMENT_STAFF,
+        *PORTAL_LOGIN_STAFF,
         *_STAFF_PORTAL,
         *_OWN_ACCOUNT,
     ],
@@ -104,6 +108,7 @@ ROLES = {
         [f"({USAGE_READ_MENUS})$", "menu_access$"],
         *BILLING_MANAGER,
         *PAYMENT_MANAGER,
+        *PORTAL_LOGIN_MANAGER,
         *_STAFF_PORTAL,
         *_OWN_ACCOUNT,
     ],

@@ -60,8 +60,12 @@ def install_request_guards(app: Flask) -> None:
             return None
         if session.get(SESSION_MUST_CHANGE):
             if request.endpoint not in change_allowed:
-                flash(MUST_CHANGE, "warning")
-                return redirect(url_for(f"{change_view}.this_form_get"))
+                from .manager import password_change_url
+
+                target = password_change_url(current_user)
+                if not target.startswith("/portal/"):  # the portal's page says it in its own words
+                    flash(MUST_CHANGE, "warning")
+                return redirect(target)
         elif request.endpoint not in enrol_allowed:  # the setup page itself says why
             return redirect(url_for("TwoFactorView.setup"))
         return None

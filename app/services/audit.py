@@ -26,7 +26,9 @@ _SKIP = {"created_at", "updated_at"}
 # FAB's users and roles are audited too (who may do what: issue 8 item 15), but never the password
 # hash, and not the login counters FAB updates at every login (logins have their own entries).
 _SKIP_BY_TABLE = {"ab_user": {"password", "last_login", "login_count", "fail_login_count", "changed_on",
-                              "created_on", "changed_by_fk", "created_by_fk"}}
+                              "created_on", "changed_by_fk", "created_by_fk"},
+                  # a portal login's initial password hash is never copied either
+                  "member_account": {"initial_password_hash"}}
 
 
 def _audited() -> tuple:

@@ -14,6 +14,7 @@ from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
 from .payments import CollectionProfileView, DebitBatchView
 from .portal import PortalView, has_member_link
+from .portal_logins import PortalLoginView
 from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnknownOperatorView, UnregisteredCardView,
                     UsageAlertView, UsageRecordView)
 from .usage_masters import IcMasterView, ImportProfileView
@@ -36,6 +37,7 @@ def register_views(appbuilder):
     appbuilder.add_view(CardEventView, "CardEvents", label="カード異動", icon="fa-exchange", **master)
     appbuilder.add_view(CardRenewalView, "CardRenewals", label="更新予定カード", icon="fa-refresh", **master)
     appbuilder.add_view(MasterImportView, "MasterImport", label="マスタ取込（Excel）", icon="fa-upload", category="MasterData", category_label="マスタ管理")
+    appbuilder.add_view(PortalLoginView, "PortalLogins", label="会員ページのログイン", icon="fa-key", **master)
     appbuilder.add_view(OperatorSettingsView, "Operator", label="運営者設定", icon="fa-cog", **master)
     usage = dict(category=USAGE, category_label="走行明細", category_icon="fa-road")
     appbuilder.add_view(UsageUploadView, "UsageUpload", label="ファイル取込", icon="fa-upload", **usage)

@@ -26,6 +26,7 @@ BACK_OFFICE_VIEWS = {
     "OperatorSettingsView", "UsageUploadView", "ImportBatchView", "UsageRecordView", "UnregisteredCardView",
     "UsageAlertView", "DuplicateUsageView", "OffMonthUsageView", "UnknownOperatorView", "ImportProfileView",
     "IcMasterView", "BillingView", "InvoiceView", "InvoiceListView", "IssuedDocumentView", "TariffRuleView",
+    "PortalLoginView",
     # the audit log and its export
     "AuditLogView",
     # FAB's security screens, its REST API (/api/v1/…) and utilities
@@ -74,7 +75,7 @@ def test_every_route_is_classified(app):
 def build_url(app, endpoint, rule, object_id):
     values = {}
     for name in rule.arguments:
-        values[name] = object_id if name == "pk" else ARGUMENTS.get(name, "x")
+        values[name] = object_id if name in ("pk", "user_id") else ARGUMENTS.get(name, "x")
     with app.test_request_context():
         return url_for(endpoint, **values)
 
