@@ -112,3 +112,17 @@ DOCUMENT_RENDER_PROCESSES = int(os.environ.get("DOCUMENT_RENDER_PROCESSES", "2")
 # 会員ページ (docs/portal.md): the address printed on the members' login letters (e.g.
 # https://etc.example-kumiai.jp/login/). Unset: the login page's address as this request sees it.
 PORTAL_URL = os.environ.get("PORTAL_URL") or None
+
+# Notice mails to members when a month's documents are on the portal (docs/portal.md). Unset MAIL_SERVER:
+# nothing is sent (the rows wait; `flask etc send-notices` once it is set).
+MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+MAIL_PORT = int(os.environ.get("MAIL_PORT") or 25)
+MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"  # STARTTLS on MAIL_PORT (587)
+MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"  # TLS from the start (465)
+MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+MAIL_FROM = os.environ.get("MAIL_FROM") or "tollbook@localhost"
+MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT") or 10)
+MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS") or 5)
+MAIL_RETRY_MINUTES = os.environ.get("MAIL_RETRY_MINUTES") or "1,5,30,120"  # wait after the 1st, 2nd, … failure
+MAIL_JOB_MAX_WAIT_MINUTES = int(os.environ.get("MAIL_JOB_MAX_WAIT_MINUTES") or 180)

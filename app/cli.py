@@ -108,6 +108,28 @@ def portal_login_command(member_code, password):
         click.echo("パスワード: 指定されたもの（変更は求めません）")
 
 
+@etc.command("send-notices",
+             help="会員ページのお知らせメール（帳票を掲載した旨。金額・添付なし）のうち、送信待ちで帳票がそろったものを"
+                  "今すぐ送ります（再送の待ち時間も待ちません）。")
+@click.argument("month", required=False)
+@with_appcontext
+@exits_on_domain_error
+def send_notices_command(month):
+    from app.domain.month import Month
+    from app.services.notices import send_notices
+
+    if not current_app.config.get("MAIL_SERVER"):
+        click.echo("MAIL_SERVER が設定されていないため送信できません（docs/portal.md）。", err=True)
+        sys.exit(1)
+    with acting_as("flask etc send-notices"):
+        summary = send_notices(str(Month.parse(month)) if month else None, ignore_wait=True)
+    click.echo(str(summary))
+    for line in summary.failed:
+        click.echo(f"送信失敗: {line}", err=True)
+    if summary.failed or summary.retrying:
+        sys.exit(1)
+
+
 @etc.command("demo", help="デモデータ（組合員・代理店・車両・カード・異動）を入れます。本番のデータベースでは断ります。")
 @with_appcontext
 @exits_on_domain_error

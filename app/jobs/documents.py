@@ -10,28 +10,23 @@ right whichever process renders; this module only says whether this process is r
 (Like the upload jobs, app/views/jobs.py: one process, several threads; see docs/documents.md.)
 """
 import logging
-import threading
 import time
 
 from app.services.actor import acting_as
 
+from .single import SingleThreadJob
+
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_state = {"thread": None, "again": False, "started": None, "user": None, "message": ""}
+_job = SingleThreadJob("documents-render")
+_state = {"started": None, "user": None, "message": ""}
 UNEXPECTED = "帳票の作成中に予期しないエラーが発生しました。管理者に連絡してください（作成済みの帳票はそのままです）。"
 
 
 def start_rendering(app, username: str, user_id: int | None = None) -> bool:
     """Start the job unless it runs already (then it looks again before it ends). True if started now."""
-    with _lock:
-        if _state["thread"] is not None:  # cleared by the job itself, under this lock, as it decides to end
-            _state["again"] = True
-            return False
-        thread = threading.Thread(target=_run, args=(app, username, user_id), name="documents-render", daemon=True)
-        _state.update(thread=thread, again=False, started=time.time(), user=username, message="")
-        thread.start()
-        return True
+    return _job.start(_run, app, username, user_id,
+                      on_start=lambda: _state.update(started=time.time(), user=username, message=""))
 
 
 def _run(app, username: str, user_id: int | None):
@@ -43,38 +38,25 @@ def _run(app, username: str, user_id: int | None):
             while True:
                 summary = render_documents(None, processes=processes)
                 log.info("documents rendered: %s", summary)
-                with _lock:
-                    if not _state["again"]:
-                        _state["thread"] = None  # a request from now on starts a new job
-                        return
-                    _state["again"] = False
+                # the members whose documents are now complete get their notice mail (docs/portal.md)
+                from app.jobs.notices import start_sending
+
+                start_sending(app)
+                if _job.finish_unless_asked_again():
+                    return
     except Exception:  # noqa: BLE001  shown on the billing screen; the log keeps the trace
         log.exception("document render job failed")
-        with _lock:
-            _state["message"] = UNEXPECTED
-    finally:
-        with _lock:
-            if _state["thread"] is threading.current_thread():
-                _state["thread"] = None
-                _state["again"] = False
+        _state["message"] = UNEXPECTED
 
 
 def is_running() -> bool:
-    with _lock:
-        thread = _state["thread"]
-        return thread is not None and thread.is_alive()
+    return _job.is_running()
 
 
 def last_message() -> str:
-    with _lock:
-        return _state["message"]
+    return _state["message"]
 
 
 def wait_until_idle(timeout: float = 300) -> bool:
     """For tests and shutdown: wait for the current job; True if none runs any more."""
-    with _lock:
-        thread = _state["thread"]
-    if thread is not None:
-        thread.join(timeout)
-        return not thread.is_alive()
-    return True
+    return _job.wait_until_idle(timeout)

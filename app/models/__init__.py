@@ -10,6 +10,7 @@ from .card import Card, CardEvent  # noqa: F401
 from .document import IssuedDocument  # noqa: F401
 from .http_session import HttpSession  # noqa: F401
 from .member import Member, MemberAccount  # noqa: F401
+from .notice import PortalNotice  # noqa: F401
 from .operator import OperatorSettings  # noqa: F401
 from .payment import CollectionProfile, DebitBatch, DebitBatchItem  # noqa: F401
 from .system import SystemSetting  # noqa: F401

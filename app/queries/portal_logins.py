@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 
 from app.extensions import appbuilder, db
-from app.models import AccountSecurity, AuditLog, Member, MemberAccount
+from app.models import AccountSecurity, AuditLog, Member, MemberAccount, PortalNotice
 from app.models.mixins import now_jst
 from app.services.security_audit import ACTIONS
 
@@ -85,3 +85,15 @@ def portal_login(user_id: int) -> tuple[str, str, str] | None:
                              .join(Member, Member.id == MemberAccount.member_id)
                              .where(user.id == user_id)).first()
     return tuple(row) if row else None
+
+
+def notice_log(month: str | None, limit: int = 1000):
+    """The notice mails (newest month first, then member code) and the months that have any."""
+    months = list(db.session.scalars(select(PortalNotice.month).distinct().order_by(PortalNotice.month.desc())))
+    month = month or (months[0] if months else None)
+    rows = db.session.execute(
+        select(PortalNotice.id, PortalNotice.month, Member.code, Member.name, PortalNotice.email, PortalNotice.status,
+               PortalNotice.attempts, PortalNotice.error, PortalNotice.sent_at, PortalNotice.next_attempt_at)
+        .join(Member, Member.id == PortalNotice.member_id).where(PortalNotice.month == month)
+        .order_by(Member.code).limit(limit)).all() if month else []
+    return months, rows

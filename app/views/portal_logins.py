@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.domain.errors import DomainError
 from app.extensions import appbuilder, db
 from app.models import OperatorSettings
+from app.models.notice import NOTICE_STATUSES
 from app.queries import portal_logins as queries
 from app.services import accounts, portal_logins, security_audit
 
@@ -33,8 +34,9 @@ class PortalLoginView(BaseView):
     route_base = "/portal-logins"
     default_view = "list"
     base_permissions = ["can_list", "can_issue"]
-    method_permission_name = {"list": "list", "history": "list", "issue": "issue", "bulk": "issue",
-                              "reset": "issue", "stop": "issue", "restart": "issue", "unlock": "issue"}
+    method_permission_name = {"list": "list", "history": "list", "notices": "list", "issue": "issue",
+                              "bulk": "issue", "reset": "issue", "stop": "issue", "restart": "issue",
+                              "unlock": "issue", "resend": "issue"}
 
     @expose("/")
     @has_access
@@ -118,3 +120,25 @@ class PortalLoginView(BaseView):
             abort(404)
         return self.render_template("tollbook/portal_login_history.html", login=login,
                                     rows=queries.login_history(user_id), date_jp=date_jp)
+
+    # ---- お知らせメールの送信記録 ------------------------------------------------------------------
+
+    @expose("/notices/")
+    @has_access
+    def notices(self):
+        month = request.args.get("month") or None
+        months, rows = queries.notice_log(month)
+        return self.render_template("tollbook/portal_notices.html", rows=rows, months=months, month=month,
+                                    date_jp=date_jp, mail_server=current_app.config.get("MAIL_SERVER"),
+                                    statuses=NOTICE_STATUSES)
+
+    @expose("/notices/resend/<int:notice_id>", methods=["POST"])
+    @has_access
+    def resend(self, notice_id):
+        from app.jobs.notices import start_sending
+        from app.services.notices import resend
+
+        if resend(notice_id):
+            start_sending(current_app._get_current_object())
+            flash("再送します。結果はこの画面に表示します。", "info")
+        return redirect(url_for("PortalLoginView.notices", month=request.form.get("month") or None))

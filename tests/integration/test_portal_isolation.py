@@ -74,8 +74,10 @@ def test_every_route_is_classified(app):
 
 def build_url(app, endpoint, rule, object_id):
     values = {}
+    object_id = object_id if object_id is not None else 1
     for name in rule.arguments:
-        values[name] = object_id if name in ("pk", "user_id") else ARGUMENTS.get(name, "x")
+        integer = type(rule._converters.get(name)).__name__ == "IntegerConverter"
+        values[name] = object_id if name == "pk" or integer else ARGUMENTS.get(name, "x")
     with app.test_request_context():
         return url_for(endpoint, **values)
 

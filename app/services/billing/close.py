@@ -119,6 +119,10 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     # The documents are only requested here (作成待ち rows, a few INSERT … SELECT): rendering them takes
     # minutes and runs after the commit (app/services/documents/rendering.py), so the close stays fast.
     documents = request_documents(month)
+    # the notice mail to members with an e-mail address, sent once their documents are rendered (docs/portal.md)
+    from ..notices import request_notices
+
+    notices = request_notices(month)
     # The bulk updates above bypass the per-record audit (10,000 invoices): one entry says what the close did.
     record_bulk_action("close", run, {
         "month": month, "invoices_issued": len(numbers), "first_number": numbers[0] if numbers else None,
@@ -126,6 +130,6 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
         "credits_issued": sum(1 for _, total, _ in drafts if total < 0),
         "card_events_billed": len(inputs.event_ids), "adjustments_billed": len(billed),
         "credits_carried": len(carried), "invoice_date": invoice_date, "debit_date": debit_date,
-        "documents_requested": documents})
+        "documents_requested": documents, "notices_requested": notices})
     return run
 
