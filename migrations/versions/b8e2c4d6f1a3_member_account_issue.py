@@ -2,14 +2,14 @@
 issued with (a member may not choose it as its own password; issue 12 items 1 and 5).
 
 Revision ID: b8e2c4d6f1a3
-Revises: a7d3e9c1b5f2
+Revises: b3c5d7e9f1a2
 Create Date: 2026-11-30 00:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "b8e2c4d6f1a3"
-down_revision = "a7d3e9c1b5f2"
+down_revision = "b3c5d7e9f1a2"
 branch_labels = None
 depends_on = None
 

@@ -26,7 +26,7 @@ BACK_OFFICE_VIEWS = {
     "OperatorSettingsView", "UsageUploadView", "ImportBatchView", "UsageRecordView", "UnregisteredCardView",
     "UsageAlertView", "DuplicateUsageView", "OffMonthUsageView", "UnknownOperatorView", "ImportProfileView",
     "IcMasterView", "BillingView", "InvoiceView", "InvoiceListView", "IssuedDocumentView", "TariffRuleView",
-    "PortalLoginView",
+    "PortalLoginView", "CollectionProfileView", "DebitBatchView",
     # the audit log and its export
     "AuditLogView",
     # FAB's security screens, its REST API (/api/v1/…) and utilities
