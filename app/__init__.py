@@ -40,6 +40,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .views.menu import register_views
 
         register_views(appbuilder)
+        from .views.return_to import back_url
+
+        app.jinja_env.globals["back_url"] = back_url
         from .views.errors import register_error_pages
 
         register_error_pages(app)

@@ -33,6 +33,13 @@ _ALLOWED_FROM = {
     CANCEL: {ACTIVE, LOST},
     RENEWAL: {ACTIVE},
 }
+
+
+def events_allowed_for(card_status: str) -> list[str]:
+    """The events a card in this state can take, in the order of EVENT_KINDS (the card page's buttons)."""
+    return [kind for kind in EVENT_KINDS if card_status in _ALLOWED_FROM.get(kind, ())]
+
+
 # What the old card becomes when the event gives it a successor number.
 _OLD_CARD_STATUS_WHEN_REPLACED = {REISSUE: REISSUED, VEHICLE_CHANGE: REISSUED, RENEWAL: EXPIRED}
 

@@ -1,12 +1,14 @@
 """What every Tollbook list screen shares: Japanese titles, sane paging, and 'Excelに出力'."""
 import datetime as dt
 
-from flask import Response, abort, flash, request
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.urltools import get_filter_args, get_order_args
+from sqlalchemy.exc import IntegrityError
 from wtforms import DateField
 from wtforms.fields.core import UnboundField
+from wtforms.validators import Length
 
 from app.domain.clock import today_jst
 from app.domain.errors import DomainError
@@ -15,7 +17,9 @@ from app.exports.excel import workbook_bytes
 from app.labels import with_member
 
 from .fields import JapaneseDateField
+from .form_context import FormContext
 from .formatting import date_jp, yes_no
+from .return_to import came_from, next_url, with_next
 from .search import QuickSearchFilter, TollbookFilterConverter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,6 +27,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class TollbookModelView(ModelView):
     list_template = "tollbook/list.html"
+    show_template = "tollbook/show.html"  # the record's buttons (編集, カードの異動) above its details
     page_size = 50
     export_title = "一覧"
     # Columns in the Excel file; by default those of the list screen.
@@ -34,6 +39,17 @@ class TollbookModelView(ModelView):
     quick_search = None
     quick_search_placeholder = ""
     _quick_search_filter = None
+
+    # Relation pickers that offer only the rows of the member the form is for (issue 9 item 1):
+    # form field → model with a member_id. The member is the one the form was opened from (a member's
+    # or a card's page) or, on an edit form, the record's own.
+    member_scoped_pickers: dict = {}
+    # Fields where people type a card number as printed (901121-0000-00011-1, full-width digits):
+    # no maxlength from the column's 16 characters; the field's Normalize reduces it to digits.
+    printed_number_fields: tuple[str, ...] = ()
+    # A save refused by a unique constraint (two clerks, or the same record twice): the form and its
+    # input stay on screen with this message.
+    duplicate_message = "同じ内容のデータが既に登録されています。入力内容を確認してください（何も保存していません）。"
 
     def __init__(self, *args, **kwargs):
         self.validators_columns = _FreshLists(self.validators_columns or {})
@@ -54,6 +70,22 @@ class TollbookModelView(ModelView):
                     # FAB makes a DateField with its date picker for every Date column: typed Japanese
                     # dates (R9.4.1, 令和9年4月1日) are read instead, unreadable ones refused.
                     value.field_class = JapaneseDateField
+        for form in (self.add_form, self.edit_form):
+            for name, value in vars(form).items():
+                if not isinstance(value, UnboundField):
+                    continue
+                if "allow_blank" in value.kwargs or "query_func" in value.kwargs:
+                    # A required picker starts blank too: the browser would otherwise select the first
+                    # row (組合員 M0001, another member's card) and a hurried save takes it.
+                    value.kwargs["allow_blank"] = True
+                    value.kwargs["blank_text"] = "（選択してください）"
+                if name in self.printed_number_fields:
+                    value.kwargs["validators"] = [v for v in value.kwargs.get("validators") or []
+                                                  if not isinstance(v, Length)]
+        for name, value in vars(self.search_form).items():
+            if isinstance(value, UnboundField) and name in self.printed_number_fields:
+                value.kwargs["validators"] = [v for v in value.kwargs.get("validators") or []
+                                              if not isinstance(v, Length)]
 
     def _default_formatters(self) -> dict:
         formatters = {}
@@ -78,6 +110,109 @@ class TollbookModelView(ModelView):
             return value
         return str(value)
 
+    # ---- which record a form is for, and where it returns to (issue 9 items 1, 2, 6) ----------------
+
+    def form_context(self, item=None) -> FormContext:
+        """The member (and card) the form is for: from FAB's related-view filter of the page that
+        opened it (?_flt_0_member=…, ?_flt_0_card=…), else from the record being edited."""
+        return FormContext.from_request(self.datamodel.session, item)
+
+    def _form_title(self, title, context: FormContext) -> str:
+        label = context.label()
+        return f"{title}（{label}）" if label else str(title)
+
+    def _scope_pickers(self, form, context: FormContext) -> None:
+        if context.member_id is None:
+            return
+        session = self.datamodel.session
+        for name, model in self.member_scoped_pickers.items():
+            field = getattr(form, name, None)
+            if field is None or not hasattr(field, "query_func"):
+                continue
+            member_id = context.member_id
+            field.query_func = lambda model=model, member_id=member_id: (
+                session.query(model).filter(model.member_id == member_id).order_by(model.id).all())
+            field._object_list = None
+
+    def _fill_form_exclude_cols(self, exclude_cols, form):
+        # Called on every POST before validation: the scoped choices are also what is accepted.
+        super()._fill_form_exclude_cols(exclude_cols, form)
+        self._scope_pickers(form, self.form_context(g.get("tollbook_editing")))
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        self._scope_pickers(form, self.form_context())
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        self._scope_pickers(form, self.form_context(g.get("tollbook_editing")))
+        return super()._get_edit_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def _carry_the_way_back(self):
+        """A form opened without ?next= gets the page that opened it as its way back, in its URL (so the
+        POST, which goes to the same URL, knows it too)."""
+        if request.method == "GET" and next_url() is None:
+            origin = came_from()
+            if origin is not None:
+                return redirect(with_next(request.full_path, origin))
+        return None
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        hop = self._carry_the_way_back()
+        if hop is not None:
+            return hop
+        widget = self._add()
+        if not widget:
+            return self.post_add_redirect()
+        return self.render_template(self.add_template, title=self._form_title(self.add_title, self.form_context()),
+                                    widgets=widget)
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        hop = self._carry_the_way_back()
+        if hop is not None:
+            return hop
+        pk = self._deserialize_pk_if_composite(pk)
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        g.tollbook_editing = item  # per request (a view object serves every thread)
+        widgets = self._edit(pk)
+        if not widgets:
+            return self.post_edit_redirect()
+        return self.render_template(self.edit_template, title=self._form_title(self.edit_title, self.form_context(item)),
+                                    widgets=widgets, related_views=self._related_views)
+
+    def get_redirect(self):
+        """After save, cancel or delete: the page the form came from (?next=), else the page of the
+        member or card the form was for, else this list — never FAB's page history."""
+        target = next_url()
+        if target is None and request.endpoint and request.endpoint.endswith(".delete"):
+            target = self._after_delete_target()
+        if target is None:
+            target = self.form_context().page_url()
+        return target or url_for(f"{self.__class__.__name__}.list")
+
+    def _after_delete_target(self):
+        """The page the delete was clicked on, unless it was the deleted record's own page."""
+        origin = came_from()
+        if origin is None:
+            return None
+        pk = (request.view_args or {}).get("pk")
+        own = {url_for(f"{self.__class__.__name__}.{page}", pk=pk) for page in ("show", "edit")}
+        return None if origin.split("?")[0] in own else origin
+
+    def record_buttons(self, item) -> list[tuple[str, str, str]]:
+        """Buttons on the record's page: (label, url, icon). 編集 where the role may edit."""
+        buttons = []
+        if "can_edit" in self.base_permissions and self.appbuilder.sm.has_access("can_edit", self.class_permission_name):
+            pk = self.datamodel.get_pk_value(item)
+            buttons.append(("編集", with_next(url_for(f"{self.__class__.__name__}.edit", pk=pk), request.full_path),
+                            "fa-edit"))
+        return buttons
+
     def _add(self):
         """FAB's add flow, except that a broken rule (DomainError from pre_add) keeps the form and
         its input on screen with the message on the field, instead of redirecting to the list."""
@@ -99,10 +234,15 @@ class TollbookModelView(ModelView):
                         field.errors = list(field.errors) + [error.message]
                     flash(error.message, "danger")
                 else:
-                    self.datamodel.add(item)
-                    self.post_add(item)
-                    flash(self.add_row_message, "success")
-                    return None
+                    try:
+                        self.datamodel.add(item)
+                    except IntegrityError:  # a unique constraint (the same plate twice): the form stays
+                        self.datamodel.session.rollback()
+                        flash(self.duplicate_message, "danger")
+                    else:
+                        self.post_add(item)
+                        flash(self.add_row_message, "success")
+                        return None
         else:
             self.update_redirect()
         return self._get_add_widget(form=form, exclude_cols=exclude_cols)
@@ -134,6 +274,11 @@ class TollbookModelView(ModelView):
     def render_template(self, template, **kwargs):
         if self.quick_search:
             kwargs.setdefault("quick_search_placeholder", self.quick_search_placeholder)
+        if template == self.show_template and "pk" in kwargs:
+            item = self.datamodel.get(kwargs["pk"], self._base_filters)
+            if item is not None:
+                kwargs.setdefault("record_buttons", self.record_buttons(item))
+                kwargs["title"] = self._form_title(kwargs.get("title", self.show_title), FormContext.of(item))
         return super().render_template(template, **kwargs)
 
     def _delete(self, pk):

@@ -5,12 +5,12 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField, StringField
 
 from app.domain.billable_events import REGISTRATION_ONLY_NOTE
-from app.domain.card_lifecycle import ADD, EVENT_KINDS, ISSUE
+from app.domain.card_lifecycle import ADD, EVENT_KINDS, ISSUE, events_allowed_for
 from app.domain.clock import today_jst
 from app.domain.card_number import CARD_KINDS, normalize_card_number
 from app.extensions import db
 from app.labels import with_member
-from app.models import Card, CardEvent
+from app.models import Card, CardEvent, Vehicle
 from app.models.mixins import now_jst
 from app.services.cards import apply_card_event, check_card_fields, prepare_new_card
 from app.services.nexco_forms import event_forms
@@ -21,6 +21,7 @@ from .nexco_forms import forms_download
 from .search import card_quick_search
 from .validators import Normalize, Required, field_value
 from .fields import JapaneseDateField
+from .return_to import with_next
 
 CARD_LABELS = {
     "number": "カード番号", "number_text": "カード番号", "kind": "カード種別", "kind_name": "カード種別",
@@ -74,6 +75,19 @@ class CardView(TollbookModelView):
     related_views = []
     base_order = ("number", "asc")
     show_template = "tollbook/card_show.html"
+    member_scoped_pickers = {"vehicle": Vehicle}
+    printed_number_fields = ("number",)
+
+    def record_buttons(self, item):
+        """編集, and one button per card event the card's state allows (紛失・盗難, 再発行, 車両入替, 解約, 更新),
+        each opening the event form for this card."""
+        buttons = super().record_buttons(item)
+        if self.appbuilder.sm.has_access("can_add", "CardEventView"):
+            here = request.full_path
+            for kind in events_allowed_for(item.status):
+                buttons.append((EVENT_KINDS[kind], with_next(url_for("CardEventView.add", _flt_0_card=item.id, kind=kind),
+                                                             here), EVENT_ICONS.get(kind, "fa-exchange")))
+        return buttons
 
     def pre_add(self, item):
         event = prepare_new_card(db.session, item)
@@ -106,6 +120,8 @@ def _new_card_number(value, form):
 
 
 EVENT_CHOICES = [(k, v) for k, v in EVENT_KINDS.items() if k not in (ISSUE, ADD)]
+EVENT_ICONS = {"loss": "fa-exclamation-triangle", "reissue": "fa-refresh", "vehicle_change": "fa-car",
+               "cancel": "fa-ban", "renewal": "fa-calendar-check-o"}
 
 
 class CardEventView(TollbookModelView):
@@ -139,6 +155,14 @@ class CardEventView(TollbookModelView):
     }
     validators_columns = {"card": [Required()], "new_card_number": [Normalize(_new_card_number)]}
     base_order = ("occurred_on", "desc")
+    member_scoped_pickers = {"card": Card, "new_vehicle": Vehicle}
+    printed_number_fields = ("new_card_number",)
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        # The card page's buttons (紛失・盗難, 再発行 …) open this form with ?kind=…
+        if request.method == "GET" and request.args.get("kind") in dict(EVENT_CHOICES):
+            form.kind.data = request.args["kind"]
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
 
     def pre_add(self, item):
         apply_card_event(db.session, item)

@@ -57,6 +57,7 @@ class VehicleView(TollbookModelView):
         "is_commercial": BooleanField("事業用", default=False, description=description_columns["is_commercial"]),
     }
     base_order = ("plate_region", "asc")
+    duplicate_message = "この車両番号（地名・分類番号・ひらがな・一連番号）の車両は既に登録されています。何も保存していません。"
 
     def pre_add(self, item):
         item.plate_class_number = to_half_width_digits(item.plate_class_number).upper()
