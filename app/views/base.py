@@ -268,8 +268,14 @@ class TollbookModelView(ModelView):
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
         self._checked_order(order_column, order_direction)
+        kwargs.setdefault("delete_question", self.delete_question)
         return super()._get_list_widget(self._with_quick_search(filters), actions=actions,
                                         order_column=order_column, order_direction=order_direction, **kwargs)
+
+    def delete_question(self, row: dict) -> str:
+        """The delete confirmation names the record (issue 9 item 7): the list row's first columns."""
+        shown = [_plain(row.get(column)) for column in self.list_columns[:2]]
+        return f"「{' '.join(v for v in shown if v)}」を削除します。よろしいですか？"
 
     def render_template(self, template, **kwargs):
         if self.quick_search:
@@ -326,6 +332,14 @@ class TollbookModelView(ModelView):
         name = f"{self.export_title}_{today_jst():%Y%m%d}.xlsx"
         return Response(body, mimetype=XLSX, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"})
+
+
+def _plain(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return date_jp(value)
+    return str(value)
 
 
 def remove_file_downloads(app):

@@ -109,6 +109,10 @@ class ImportBatchView(TollbookModelView):
             return item.profile.name if item.profile else ""
         return super()._export_value(item, column)
 
+    def delete_question(self, row: dict) -> str:
+        return (f"取込#{row.get('id')}（{row.get('file_name')}・{month_jp(row.get('usage_month'))}分・"
+                f"{row.get('row_count') or 0:,}件）の走行明細を削除します。取込の記録は「削除済」として残ります。よろしいですか？")
+
     def _delete(self, pk):
         batch = self.datamodel.get(pk)
         if batch is None:

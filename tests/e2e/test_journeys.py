@@ -45,8 +45,10 @@ def choose(page, field, text):
 
 
 def expect_heading(page, text):
-    """The screen's title (menu links with the same words are hidden in dropdowns)."""
-    expect(page.get_by_text(text, exact=True).filter(visible=True).first).to_be_visible()
+    """The screen's title (menu links with the same words are hidden in dropdowns); a record's page
+    adds the record in brackets: カードの詳細（カード 123456-…・品川 300 あ 12-34・M001 品川運送株式会社）."""
+    title = re.compile(rf"^\s*{re.escape(text)}(（.+）)?\s*$")
+    expect(page.get_by_text(title).filter(visible=True).first).to_be_visible()
 
 
 def open_add(page, view):

@@ -167,3 +167,29 @@ def test_the_same_plate_twice_keeps_the_form_with_a_japanese_message(staff_clien
     assert response.status_code == 200 and "この車両番号（地名・分類番号・ひらがな・一連番号）の車両は既に登録されています" in page
     assert re.search(r'id="plate_serial"[^>]*value="1234"', page)  # the input is kept
     assert len(db.session.scalars(select(Vehicle).where(Vehicle.plate_serial == 1234)).all()) == 1
+
+
+def delete_questions(page: str) -> list[str]:
+    return [q.encode().decode("unicode_escape") if "\\u" in q else q
+            for q in re.findall(r"execute_single_delete\('[^']+', \"([^\"]*)\"\)", page)]
+
+
+def test_delete_confirmations_name_the_record(staff_client, db):
+    two_members(db)
+    questions = delete_questions(text(staff_client.get("/vehicleview/list/")))
+    assert "「品川 100 あ 12-34 M0001 株式会社山田運輸」を削除します。よろしいですか？" in questions
+    assert len(questions) == 3
+
+
+def test_delete_confirmation_of_an_import_names_its_file_month_and_rows(staff_client, db):
+    from app.models import ImportBatch
+    from app.models.usage import ImportProfile
+
+    profile = db.session.scalar(select(ImportProfile).limit(1))
+    batch = ImportBatch(file_name="2026年10月分.csv", sha256="0" * 64, profile_id=profile.id, usage_month="2026-10",
+                        row_count=1234, total_billed=0, flagged_count=0, status="active", imported_by="jimu")
+    db.session.add(batch)
+    db.session.commit()
+    questions = delete_questions(text(staff_client.get("/importbatchview/list/")))
+    assert questions == [f"取込#{batch.id}（2026年10月分.csv・2026年10月分・1,234件）の走行明細を削除します。"
+                         "取込の記録は「削除済」として残ります。よろしいですか？"]
