@@ -284,6 +284,12 @@ def _codes(codes: list[str], limit: int = 10) -> str:
     return text + (f" ほか{len(codes) - limit}件" if len(codes) > limit else "")
 
 
+def draft_inputs_changed(run: BillingRun | None, month: str) -> bool:
+    """A draft whose inputs (imports, cards, tariff …) changed since it was computed: recompute before closing."""
+    return (run is not None and run.status == DRAFT and run.recomputed_at is not None
+            and run.input_stamp != input_stamp(month))
+
+
 def review(month: str, offset: int = 0, limit: int | None = None) -> Review:
     """Totals (SQL sums over the month's live invoices), the invoices from `offset` (`limit` of them, or
     all) with last month's totals, the warnings, and whether the draft's inputs changed since
@@ -320,8 +326,7 @@ def review(month: str, offset: int = 0, limit: int | None = None) -> Review:
         rows.append(ReviewRow(member_id, code, name, invoice_id, number, kind, status, *amounts,
                               int(last) if last is not None else None,
                               invoice_total - int(last) if last is not None else None))
-    changed = (run is not None and run.status == DRAFT and run.recomputed_at is not None
-               and run.input_stamp != input_stamp(month))
+    changed = draft_inputs_changed(run, month)
     if run is not None and run.draft_warnings is not None and not changed:
         warnings = [BillingWarning(**w) for w in run.draft_warnings]  # what the draft found: nothing changed since
     else:

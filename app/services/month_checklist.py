@@ -1,0 +1,99 @@
+"""The month's checklist on the staff home page (issue 9 item 9): what is imported, what still needs a
+look before billing, and where the draft and the close stand — so nobody has to remember where to look.
+
+Read-only and cheap: one GROUP BY over the month's live usage rows (flags and missing road operators
+counted together), one over its import batches, and the billing run's row with its input stamp.
+"""
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+
+from app.domain.month import Month
+from app.extensions import db
+from app.models import BillingRun
+from app.models.billing import CLOSED, DRAFT
+from app.models.usage import (BATCH_ACTIVE, FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE, FLAG_UNREGISTERED_CARD,
+                              FLAG_USED_AFTER_LOSS, ImportBatch, ImportProfile, UsageRecord)
+
+from .billing.review import draft_inputs_changed
+
+# Draft states as the checklist names them.
+NO_DRAFT, DRAFT_CURRENT, DRAFT_CHANGED, MONTH_CLOSED = "none", "current", "changed", "closed"
+DRAFT_STATES = {NO_DRAFT: "未作成", DRAFT_CURRENT: "最新", DRAFT_CHANGED: "入力が変わりました（再計算が必要です）",
+                MONTH_CLOSED: "締め済"}
+
+
+@dataclass(frozen=True)
+class ImportedProfile:
+    label: str  # the import profile as people know it (ETC利用照会 …)
+    files: int
+    rows: int
+    billed: int
+
+
+@dataclass(frozen=True)
+class MonthChecklist:
+    month: str
+    imports: tuple[ImportedProfile, ...]
+    unregistered: int  # 未登録カード rows
+    unknown_operators: int  # 道路事業者不明 rows
+    duplicates: int  # 重複の疑い rows
+    after_loss: int  # 紛失後利用 rows
+    off_month: int  # 期ずれ rows
+    draft_state: str  # NO_DRAFT / DRAFT_CURRENT / DRAFT_CHANGED / MONTH_CLOSED
+    closed_at: dt.datetime | None
+
+    @property
+    def draft_state_name(self) -> str:
+        return DRAFT_STATES[self.draft_state]
+
+    @property
+    def open_items(self) -> int:
+        """Rows that still need a look before the close."""
+        return self.unregistered + self.unknown_operators + self.duplicates + self.off_month
+
+
+def working_month(today: dt.date) -> str:
+    """The month being worked on: the newest month with a draft or with imports that is not closed, else
+    the month before today's (the one a cooperative bills at the start of a month)."""
+    closed = set(db.session.scalars(select(BillingRun.month).where(BillingRun.status == CLOSED)))
+    candidates = set(db.session.scalars(select(BillingRun.month).where(BillingRun.status == DRAFT)))
+    candidates |= set(db.session.scalars(select(ImportBatch.usage_month).where(ImportBatch.status == BATCH_ACTIVE)
+                                         .distinct()))
+    open_ = sorted(candidates - closed)
+    return open_[-1] if open_ else str(Month(today.year, today.month).previous())
+
+
+def month_checklist(month: str) -> MonthChecklist:
+    month = str(Month.of(month))
+    session = db.session
+    imports = tuple(ImportedProfile(label, int(files), int(rows or 0), int(billed or 0))
+                    for label, files, rows, billed in session.execute(
+        select(ImportProfile.label, func.count(), func.sum(ImportBatch.row_count), func.sum(ImportBatch.total_billed))
+        .join(ImportProfile, ImportProfile.id == ImportBatch.profile_id)
+        .where(ImportBatch.usage_month == month, ImportBatch.status == BATCH_ACTIVE)
+        .group_by(ImportProfile.label).order_by(ImportProfile.label)))
+    u = UsageRecord.__table__.c
+
+    def flagged(bit):
+        return func.coalesce(func.sum(case((u.flags.op("&")(bit) != 0, 1), else_=0)), 0)
+
+    counts = session.execute(
+        select(flagged(FLAG_UNREGISTERED_CARD), flagged(FLAG_SUSPECTED_DUPLICATE), flagged(FLAG_USED_AFTER_LOSS),
+               flagged(FLAG_OFF_MONTH),
+               func.coalesce(func.sum(case((func.coalesce(u.road_operator, "") == "", 1), else_=0)), 0))
+        .where(u.usage_month == month,
+               u.batch_id.in_(select(ImportBatch.id).where(ImportBatch.status == BATCH_ACTIVE)))).one()
+    unregistered, duplicates, after_loss, off_month, unknown = (int(v) for v in counts)
+    run = session.scalar(select(BillingRun).where(BillingRun.month == month))
+    if run is None:
+        state = NO_DRAFT
+    elif run.status == CLOSED:
+        state = MONTH_CLOSED
+    elif draft_inputs_changed(run, month):
+        state = DRAFT_CHANGED
+    else:
+        state = DRAFT_CURRENT
+    return MonthChecklist(month, imports, unregistered, unknown, duplicates, after_loss, off_month, state,
+                          getattr(run, "closed_at", None) if state == MONTH_CLOSED else None)
