@@ -1,14 +1,19 @@
-"""Demo data: a cooperative with 20 members, 2 agencies, vehicles, about 60 cards and some events.
+"""Demo data: a cooperative with 20 members, 2 agencies, vehicles, about 60 cards and some events, and
+the usage of the last two months: the older one billed and closed, the newer one a draft with a few
+未登録カード and one 紛失後利用 to resolve (app/services/demo_usage.py, issue 9 item 18).
 
-Deterministic (fixed seed), and loaded once: a second run changes nothing.
+Deterministic (fixed seed; the months follow today's date), and loaded once: a second run changes nothing.
 """
 import datetime as dt
+import io
 import random
 
 import zengin_code
 
 from app.domain.card_lifecycle import CANCEL, LOSS, REISSUE, VEHICLE_CHANGE
+from app.domain.clock import today_jst
 from app.domain.errors import DomainError
+from app.domain.month import Month
 from app.extensions import appbuilder, db
 from app.models import Agency, Card, CardEvent, Member, MemberAccount, Vehicle
 from app.security.roles import ROLE_MANAGER, ROLE_MEMBER, ROLE_STAFF
@@ -16,6 +21,7 @@ from app.security.secret_key import is_production
 
 from .cards import apply_card_event, prepare_new_card
 from .collection_profiles import ensure_default_profile
+from .demo_usage import DemoCardUse, demo_usage_file
 from .setup import ensure_operator, is_production_database
 
 DEMO_PASSWORD = "tollbook-demo"
@@ -80,7 +86,11 @@ def load_demo_data() -> str:
         agency.account_type, agency.account_number = 1, f"{rng.randrange(10**6, 10**7):07d}"
         agency.account_holder_kana = agency.kana
         db.session.add(agency)
-    today = dt.date(2026, 11, 1)
+    now = today_jst()
+    newer = Month(now.year, now.month).previous()  # the month being billed now: left as a draft
+    older = newer.previous()  # billed and closed
+    today = older.first_day
+    event_day = newer.first_day.replace(day=10)
     used_plates, cards = set(), []
     for i, (name, kana) in enumerate(_COMPANIES, start=1):
         bank, branch = _bank(rng)
@@ -128,16 +138,73 @@ def load_demo_data() -> str:
               (corporate_cards[4], VEHICLE_CHANGE, {"new_vehicle": spare}),
               (corporate_cards[7], CANCEL, {})]
     for card, kind, extra in events:
-        event = CardEvent(card=card, kind=kind, occurred_on=dt.date(2026, 11, 10), note="デモ", **extra)
+        event = CardEvent(card=card, kind=kind, occurred_on=event_day, note="デモ", **extra)
         apply_card_event(db.session, event)
         db.session.flush()
+    members_cards = [(c, c.vehicle) for c in cards]
+    old_plates = {c.id: v.plate_text() if v is not None else "" for c, v in members_cards}
     _user("jimu", "事務 花子", ROLE_STAFF, DEMO_PASSWORD)
     _user("sekinin", "責任者 一郎", ROLE_MANAGER, DEMO_PASSWORD)
     member_user = _user("m0001", "山田運輸", ROLE_MEMBER, DEMO_PASSWORD)
     first_member = db.session.query(Member).filter_by(code="M0001").one()
     db.session.add(MemberAccount(user_id=member_user.id, member=first_member))
     ensure_default_profile()  # 収納代行・委託者 `default` from the operator's 委託者コード and account (commits)
+    usage = _demo_months(rng, cards, corporate_cards, old_plates, spare, older, newer, event_day)
     return (f"デモデータを登録しました: {db.session.query(Member).count()}組合員, {len(agencies)}代理店, "
             f"{db.session.query(Vehicle).count()}車両, {db.session.query(Card).count()}カード, "
-            f"{db.session.query(CardEvent).count()}異動。\n"
+            f"{db.session.query(CardEvent).count()}異動。\n{usage}\n"
             f"デモ用ログイン（パスワードはすべて {DEMO_PASSWORD}）: 事務 jimu / 責任者 sekinin / 組合員ポータル m0001")
+
+
+def _demo_months(rng, cards, corporate, old_plates, spare, older: Month, newer: Month, event_day: dt.date) -> str:
+    """Import two months of usage through the import service, bill and close the older one, draft the newer."""
+    from .billing.close import close_billing_run
+    from .billing.draft import run_billing
+    from .ic_master import ensure_shipped_ic_master
+    from .usage_import import import_usage_file
+
+    from .tariff import ensure_default_tariff
+
+    # As after `flask etc init`: the files have no operator column (the IC master gives it), and the
+    # shipped tariff prices the months.
+    ensure_shipped_ic_master()
+    ensure_default_tariff()
+
+    def use(card, first, last, trips, plate=None):
+        vehicle_class = card.vehicle.vehicle_class if card.vehicle is not None else 1
+        return DemoCardUse(card.number, plate if plate is not None else old_plates.get(card.id, ""), vehicle_class,
+                           first, last, trips)
+
+    lost, reissued, changed, cancelled = corporate[0], corporate[1], corporate[4], corporate[7]
+    successor = reissued.successors[0]
+    before, after = event_day - dt.timedelta(days=1), event_day + dt.timedelta(days=1)
+    older_uses = [use(c, older.first_day, older.last_day, rng.randint(3, 9)) for c in cards]
+    newer_uses = []
+    for card in cards:
+        trips = rng.randint(3, 9)
+        if card in (lost, reissued, cancelled):
+            newer_uses.append(use(card, newer.first_day, before, trips))
+        elif card is changed:
+            newer_uses.append(use(card, newer.first_day, before, trips // 2 + 1))
+            newer_uses.append(use(card, after, newer.last_day, trips // 2 + 1, spare.plate_text()))
+        else:
+            newer_uses.append(use(card, newer.first_day, newer.last_day, trips))
+    newer_uses.append(use(successor, after, newer.last_day, 4, old_plates.get(reissued.id, "")))
+    after_loss = newer.first_day.replace(day=20)
+    newer_uses.append(use(lost, after_loss, after_loss, 1))  # 紛失後利用: driven after the loss was reported
+    # 未登録カード: two cards the office has not registered yet, driven in a member's vehicles
+    owner_cards = [c for c in cards if c.member.code == "M0003" and c.vehicle is not None]
+    for k, card in enumerate(owner_cards[:2]):
+        newer_uses.append(DemoCardUse(f"9011{rng.randrange(10**11, 10**12):012d}"[:16], card.vehicle.plate_text(),
+                                      card.vehicle.vehicle_class, newer.first_day, newer.last_day, 2 + k))
+    counts = []
+    for month, uses in ((older, older_uses), (newer, newer_uses)):
+        content = demo_usage_file(uses, rng)
+        summary = import_usage_file(io.BytesIO(content), "etc-meisai", str(month),
+                                    file_name=f"ETC利用照会_{month.year}{month.month:02d}.csv")
+        counts.append(f"{month.label}分 {summary.rows:,}件")
+    run_billing(str(older))
+    close_billing_run(str(older), "flask etc demo")
+    run_billing(str(newer))
+    return (f"走行明細を取り込みました（{'、'.join(counts)}）。{older.label}分は締め済、"
+            f"{newer.label}分は請求の下書きです（未登録カード・紛失後利用の確認が残っています）。")

@@ -1,5 +1,6 @@
 """Issue 9 items 1–4 and 6: forms say which member or card they are for, offer only its cards and
 vehicles, preselect nothing, take card numbers as printed, and return to the page they came from."""
+import json
 import re
 
 from sqlalchemy import select
@@ -170,8 +171,8 @@ def test_the_same_plate_twice_keeps_the_form_with_a_japanese_message(staff_clien
 
 
 def delete_questions(page: str) -> list[str]:
-    return [q.encode().decode("unicode_escape") if "\\u" in q else q
-            for q in re.findall(r"execute_single_delete\('[^']+', \"([^\"]*)\"\)", page)]
+    """The delete buttons' questions (JSON strings in the page's script)."""
+    return [json.loads(q) for q in re.findall(r"execute_single_delete\('[^']+', (\"[^\"]*\")\)", page)]
 
 
 def test_delete_confirmations_name_the_record(staff_client, db):

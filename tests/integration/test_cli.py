@@ -92,6 +92,32 @@ def test_demo_loads_once(app, db):
     # every change went through the audit log as the demo command
     assert {u for (u,) in db.session.execute(select(AuditLog.username).distinct()).all()} == {"flask etc demo"}
     audited = count(db, AuditLog)
+    # two months of usage through the import service: the older closed, the newer a draft to finish
+    from app.domain.clock import today_jst
+    from app.domain.month import Month
+    from app.models import BillingRun, ImportBatch, Invoice, UsageRecord
+    from app.models.usage import FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS
+
+    today = today_jst()
+    newer = Month(today.year, today.month).previous()
+    older = newer.previous()
+    runs = dict(db.session.execute(select(BillingRun.month, BillingRun.status)).all())
+    assert runs == {str(older): "closed", str(newer): "draft"}
+    assert {b.usage_month for b in db.session.scalars(select(ImportBatch))} == {str(older), str(newer)}
+    assert f"{older.label}分は締め済" in result.output and f"{newer.label}分は請求の下書き" in result.output
+
+    def flagged(month, bit):
+        return db.session.scalar(select(func.count()).select_from(UsageRecord).where(
+            UsageRecord.usage_month == str(month), UsageRecord.flags.op("&")(bit) != 0))
+
+    assert flagged(newer, FLAG_UNREGISTERED_CARD) >= 2 and flagged(newer, FLAG_USED_AFTER_LOSS) == 1
+    assert flagged(older, FLAG_UNREGISTERED_CARD) == 0
+    assert db.session.scalar(select(func.count()).select_from(UsageRecord).where(
+        UsageRecord.usage_month == str(older), func.coalesce(UsageRecord.road_operator, "") == "")) == 0
+    issued = db.session.scalars(select(Invoice).where(Invoice.month == str(older))).all()
+    assert len(issued) == members and all(i.number and i.total > 0 for i in issued)
+    # the IC master's operators gave discounts (the demo's files have no operator column)
+    assert sum(i.discount_total for i in issued) > 0
 
     again = runner.invoke(args=["etc", "demo"])
     assert again.exit_code == 0, again.output

@@ -321,7 +321,9 @@ def test_every_admin_page_is_japanese(app, client, data, identifiers):
     assert "ロール一覧" in pages["/roles/list/"]
     assert "ユーザー情報" in pages["/users/userinfo/"]
     # the confirm dialog of the delete buttons
-    assert "このデータを削除します。よろしいですか？" in members and "キャンセル" in members
+    # (the question names the row: issue 9 item 7; it is a JSON string in the page's script)
+    questions = [json.loads(q) for q in re.findall(r"execute_single_delete\('[^']+', (\"[^\"]*\")\)", members)]
+    assert "「M0001 株式会社山田運輸」を削除します。よろしいですか？" in questions and "キャンセル" in members
     # an empty list
     empty = _check(client, "/memberview/list/?_flt_0_code=該当なし", failures)
     assert "データがありません" in empty
