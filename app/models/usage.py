@@ -113,6 +113,20 @@ class ImportBatch(Model):
     def __repr__(self):
         return f"取込#{self.id} {self.file_name}"
 
+    def attention_count(self) -> int:
+        """Rows of this batch the office must still act on, now (flagged_count is what the import
+        found; a registered card or a confirmed row no longer counts). Read through ix_usage_flags."""
+        from sqlalchemy import func, select
+        from sqlalchemy.orm import object_session
+
+        session = object_session(self)
+        if session is None or self.status != BATCH_ACTIVE:
+            return 0
+        values = [v for v in range(sum(FLAG_NAMES) + 1) if v & ATTENTION_FLAGS]
+        return session.scalar(select(func.count()).select_from(UsageRecord).where(
+            UsageRecord.usage_month == self.usage_month, UsageRecord.flags.in_(values),
+            UsageRecord.batch_id == self.id)) or 0
+
     def status_name(self) -> str:
         return BATCH_STATUSES.get(self.status, self.status)
 
@@ -126,6 +140,7 @@ class UsageRecord(Model):
         Index("ix_usage_month_member", "usage_month", "member_id"),
         Index("ix_usage_flags", "usage_month", "flags"),
         Index("ix_usage_batch_line", "batch_id", "line_no"),
+        Index("ix_usage_month_exit", "usage_month", "exit_at", "id"),  # the usage list: date order, keyset pages
         # 重複の疑い: the same trip in another live batch is found through this index (one set-based
         # UPDATE … WHERE EXISTS per import, see services/usage_import.py).
         Index("ix_usage_trip", "card_number", "exit_at"),

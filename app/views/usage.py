@@ -17,11 +17,13 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
+from app.domain.card_number import format_card_number
 from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.month import Month
+from app.domain.vehicle_class import VEHICLE_CLASSES
 from app.domain.usage_format import fits_mask, is_masked, plate_serial_of
 from app.exports.excel import workbook_bytes
 from app.extensions import db
@@ -80,14 +82,14 @@ class ImportBatchView(TollbookModelView):
     list_template = "tollbook/usage_batch_list.html"
     label_columns = {
         "id": "取込番号", "file_name": "ファイル名", "sha256": "SHA-256", "profile": "取込形式",
-        "usage_month": "利用月", "row_count": "件数", "total_billed": "通行料金合計", "flagged_count": "要確認",
+        "usage_month": "利用月", "row_count": "件数", "total_billed": "通行料金合計", "flagged_count": "要確認（取込時）",
         "status": "状態", "status_name": "状態", "replaces_batch": "差し替えた取込", "imported_by": "取込者",
-        "imported_at": "取込日時", "rows_link": "走行明細",
+        "imported_at": "取込日時", "rows_link": "走行明細", "attention_count": "要確認",
     }
     list_columns = ["id", "imported_at", "file_name", "profile", "usage_month", "row_count", "total_billed",
-                    "flagged_count", "status_name", "imported_by"]
+                    "attention_count", "status_name", "imported_by"]
     show_columns = ["id", "file_name", "sha256", "profile", "usage_month", "row_count", "total_billed",
-                    "flagged_count", "status_name", "replaces_batch", "imported_by", "imported_at"]
+                    "attention_count", "flagged_count", "status_name", "replaces_batch", "imported_by", "imported_at"]
     search_columns = ["usage_month", "status", "file_name", "profile", "imported_by", "imported_at"]
     export_columns = ["id", "imported_at", "file_name", "profile.name", "usage_month", "row_count", "total_billed",
                       "flagged_count", "status_name", "imported_by", "sha256"]
@@ -99,6 +101,7 @@ class ImportBatchView(TollbookModelView):
         "row_count": lambda v: right(f"{v or 0:,}件"),
         "total_billed": lambda v: right(yen(v or 0)),
         "flagged_count": lambda v: right(f"{v or 0:,}件"),
+        "attention_count": lambda v: right(f"{v or 0:,}件"),
         "imported_at": date_jp,
         "usage_month": month_jp,
         "status": lambda v: BATCH_STATUSES.get(v, v),
@@ -170,6 +173,14 @@ class UsageFilter:
         return {k: v for k, v in values.items() if v not in ("", None)}
 
 
+def _after(exit_at, row_id):
+    return or_(UsageRecord.exit_at > exit_at, and_(UsageRecord.exit_at == exit_at, UsageRecord.id > row_id))
+
+
+def _before(exit_at, row_id):
+    return or_(UsageRecord.exit_at < exit_at, and_(UsageRecord.exit_at == exit_at, UsageRecord.id < row_id))
+
+
 class _UsageListView(BaseView):
     """Shared by 明細一覧 and 紛失後利用: filter from the query string, keyset pages, Excel export."""
 
@@ -219,20 +230,37 @@ class _UsageListView(BaseView):
                 .where(*f.conditions()))
 
     def _page(self, f: UsageFilter):
-        after, before = _int_arg("after"), _int_arg("before")
+        """A page in date order (exit date-time, then row id): keyset by the row at the page's edge
+        (?after=id / ?before=id: one index range, however deep the page), or ?page=N for a jump."""
+        after, before, number = _int_arg("after"), _int_arg("before"), _int_arg("page")
         query = self._rows_query(f)
-        if before:
-            rows = db.session.execute(query.where(UsageRecord.id < before).order_by(UsageRecord.id.desc())
+        key = (UsageRecord.exit_at, UsageRecord.id)
+        anchor_id = before or after
+        anchor = db.session.scalar(select(UsageRecord.exit_at).where(UsageRecord.id == anchor_id)) if anchor_id else None
+        if before and anchor is not None:
+            rows = db.session.execute(query.where(_before(anchor, before)).order_by(*(k.desc() for k in key))
                                       .limit(PAGE_SIZE + 1)).all()
             has_prev, has_next = len(rows) > PAGE_SIZE, True
             rows = list(reversed(rows[:PAGE_SIZE]))
+        elif after and anchor is not None:
+            rows = db.session.execute(query.where(_after(anchor, after)).order_by(*key).limit(PAGE_SIZE + 1)).all()
+            has_prev, has_next = True, len(rows) > PAGE_SIZE
+            rows = rows[:PAGE_SIZE]
         else:
-            if after:
-                query = query.where(UsageRecord.id > after)
-            rows = db.session.execute(query.order_by(UsageRecord.id).limit(PAGE_SIZE + 1)).all()
-            has_prev, has_next = bool(after), len(rows) > PAGE_SIZE
+            offset = (number - 1) * PAGE_SIZE if number and number > 1 else 0
+            rows = db.session.execute(query.order_by(*key).offset(offset).limit(PAGE_SIZE + 1)).all()
+            has_prev, has_next = offset > 0, len(rows) > PAGE_SIZE
             rows = rows[:PAGE_SIZE]
         return rows, has_prev, has_next
+
+    def _page_number(self, f: UsageFilter, rows) -> int:
+        """Which page this is: the rows before the page's first row, counted through the same index."""
+        if not rows:
+            return 1
+        first = rows[0]
+        earlier = db.session.scalar(select(func.count()).select_from(UsageRecord)
+                                    .where(*f.conditions(), _before(first.exit_at, first.id)))
+        return int(earlier) // PAGE_SIZE + 1
 
     def _totals(self, f: UsageFilter) -> tuple[int, int]:
         """(rows, 通行料金合計): from the batch rows when nothing narrows the month, else counted
@@ -266,11 +294,12 @@ class _UsageListView(BaseView):
         f = self._filter()
         for problem in f.problems:
             flash(problem, "warning")
-        rows, has_prev, has_next, count, total, extra = [], False, False, 0, 0, {}
+        rows, has_prev, has_next, count, total, extra, page = [], False, False, 0, 0, {}, 1
         if f.months and (f.month or self.all_months_allowed):
             rows, has_prev, has_next = self._page(f)
             count, total = self._totals(f)
             extra = self._page_extras(rows)
+            page = self._page_number(f, rows) if has_prev else 1
         members = db.session.execute(select(Member.id, Member.code, Member.name).order_by(Member.code)).all()
         batches = db.session.execute(
             select(ImportBatch.id, ImportBatch.file_name).where(ImportBatch.status == BATCH_ACTIVE,
@@ -285,12 +314,14 @@ class _UsageListView(BaseView):
             members=members, batches=batches, has_prev=has_prev, has_next=has_next,
             prev_url=url_for(endpoint, **f.args(before=rows[0].id)) if has_prev and rows else None,
             next_url=url_for(endpoint, **f.args(after=rows[-1].id)) if has_next and rows else None,
-            first_url=url_for(endpoint, **f.args()),
+            first_url=url_for(endpoint, **f.args()), page=page, pages=max(1, -(-count // PAGE_SIZE)),
+            page_url=lambda n: url_for(endpoint, **f.args(page=n)),
             export_url=url_for(f"{self.__class__.__name__}.export", **f.args()),
             list_url=url_for(endpoint), alerts=bool(self.forced_flag), closed=closed_months(),
             description=self.description,
             flag_names=FLAG_NAMES, flag_text=flag_text, month_jp=month_jp, yen=yen, date_jp=date_jp,
-            member_label=member_term(), page_size=PAGE_SIZE)
+            member_label=member_term(), page_size=PAGE_SIZE, card_text=format_card_number,
+            vehicle_class_name=lambda code: VEHICLE_CLASSES.get(code, code or ""))
 
     def _export(self):
         f = self._filter()
