@@ -58,7 +58,8 @@ class ImportProfile(TimestampMixin, Model):
     note = Column(Text)
 
     def __repr__(self):
-        return f"{self.name}（{self.label}）"
+        # What screens and pickers show: the label people know; the code stays for the CLI and exports.
+        return self.label
 
 
 class IcMaster(TimestampMixin, Model):

@@ -1,6 +1,7 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
 
+from app.labels import actor_label
 from app.models import AuditLog
 
 from app.services.security_audit import ACTIONS as LOGIN_ACTIONS
@@ -36,7 +37,7 @@ class AuditLogView(TollbookModelView):
         "table_name": lambda v: Markup('<span style="white-space:nowrap">{}</span>').format(TABLES.get(v, v)),
         "before_text": lambda v: Markup('<pre style="white-space:pre-wrap">{}</pre>').format(v) if v else "",
         "after_text": lambda v: Markup('<pre style="white-space:pre-wrap">{}</pre>').format(v) if v else "",
-        "username": lambda v: Markup('<span style="white-space:nowrap">{}</span>').format(v),
+        "username": lambda v: Markup('<span style="white-space:nowrap">{}</span>').format(actor_label(v)),
     }
     base_order = ("occurred_at", "desc")
 

@@ -9,7 +9,7 @@ from app.domain.card_lifecycle import ADD, EVENT_KINDS, ISSUE, events_allowed_fo
 from app.domain.clock import today_jst
 from app.domain.card_number import CARD_KINDS, normalize_card_number
 from app.extensions import db
-from app.labels import with_member
+from app.labels import actor_label, with_member
 from app.models import Card, CardEvent, Vehicle
 from app.models.mixins import now_jst
 from app.services.cards import apply_card_event, check_card_fields, prepare_new_card
@@ -156,6 +156,7 @@ class CardEventView(TollbookModelView):
     validators_columns = {"card": [Required()], "new_card_number": [Normalize(_new_card_number)]}
     base_order = ("occurred_on", "desc")
     member_scoped_pickers = {"card": Card, "new_vehicle": Vehicle}
+    formatters_columns = {"entered_by": actor_label}
     printed_number_fields = ("new_card_number",)
 
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):

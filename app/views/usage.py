@@ -27,7 +27,7 @@ from app.domain.vehicle_class import VEHICLE_CLASSES
 from app.domain.usage_format import fits_mask, is_masked, plate_serial_of
 from app.exports.excel import workbook_bytes
 from app.extensions import db
-from app.labels import member_term
+from app.labels import actor_label, member_term
 from app.models import Card, CardEvent, Member, Vehicle
 from app.models.usage import (BATCH_ACTIVE, BATCH_STATUSES, FLAG_NAMES, FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE,
                               FLAG_UNREGISTERED_CARD, FLAG_USED_AFTER_LOSS, IcMaster, ImportBatch, UsageRecord)
@@ -102,6 +102,7 @@ class ImportBatchView(TollbookModelView):
         "total_billed": lambda v: right(yen(v or 0)),
         "flagged_count": lambda v: right(f"{v or 0:,}件"),
         "attention_count": lambda v: right(f"{v or 0:,}件"),
+        "imported_by": actor_label,
         "imported_at": date_jp,
         "usage_month": month_jp,
         "status": lambda v: BATCH_STATUSES.get(v, v),
