@@ -2,7 +2,7 @@
 time by keyset (issue 9 item 8), without sorting the month's rows on every page.
 
 Revision ID: b9e2d4f6a8c1
-Revises: a7d3e9c1b5f2
+Revises: b3c5d7e9f1a2
 Create Date: 2026-11-30 00:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'b9e2d4f6a8c1'
-down_revision = 'a7d3e9c1b5f2'
+down_revision = 'b3c5d7e9f1a2'
 branch_labels = None
 depends_on = None
 
