@@ -15,6 +15,7 @@ What it changes from FAB 5.3's own (docs/security.md):
 import time
 
 from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_appbuilder.security.api import SecurityApi
@@ -170,6 +171,8 @@ class TollbookResetPasswordView(ResetPasswordView):
 
 class TollbookUserDBModelView(UserDBModelView):
     class_permission_name = "UserDBModelView"
+    # FAB's anonymous role "Public" is not a role a person is given (issue 9 item 12).
+    add_form_query_rel_fields = edit_form_query_rel_fields = {"roles": [["name", FilterNotEqual, "Public"]]}
     add_form_extra_fields = {
         "password": PasswordField(lazy_gettext("Password"), description=RULES,
                                   validators=[DataRequired(), PasswordComplexityValidator()],
@@ -212,6 +215,9 @@ class TollbookUserDBModelView(UserDBModelView):
 
 class TollbookSecurityManager(SecurityManager):
     security_api = NoJsonLoginSecurityApi
+    # FAB's user statistics chart loads its script from the internet and stays blank offline (issue 9
+    # item 12): not registered.
+    userstatschartview = None
     authdbview = TollbookAuthDBView
     resetmypasswordview = TollbookResetMyPasswordView
     resetpasswordview = TollbookResetPasswordView
@@ -219,6 +225,9 @@ class TollbookSecurityManager(SecurityManager):
 
     def register_views(self):
         super().register_views()
+        from .permission_labels import install
+
+        install()
         two_factor_view = self.appbuilder.add_view_no_menu(TwoFactorView())
         # Guessing the current password on the change form, or the code, counts like guessing at the login.
         limit_attempts(self.appbuilder, two_factor_view)
