@@ -10,6 +10,7 @@ Queries stay on the usage indexes: every statement names the month (usage_month 
 values (flags IN …), which ix_usage_flags (usage_month, flags) serves.
 """
 import datetime as dt
+import re
 
 from sqlalchemy import func, select, update
 
@@ -177,3 +178,23 @@ def first_usage_day(card_number: str) -> dt.date | None:
     if first is None:
         return None
     return first.date() if isinstance(first, dt.datetime) else dt.date.fromisoformat(str(first)[:10])
+
+
+def suggested_vehicle(card_number: str):
+    """The vehicle whose plate the 未登録カード rows of `card_number` name (open months), when exactly one
+    vehicle has it: its member is the likely owner of the card (issue 9 item 5). None otherwise."""
+    def squash(text):
+        return re.sub(r"[\s\-・]", "", text or "")
+
+    months = open_months()
+    if not card_number or not months:
+        return None
+    plates = {squash(p) for p in db.session.scalars(
+        select(UsageRecord.plate).distinct().where(UsageRecord.usage_month.in_(months),
+                                                   UsageRecord.card_number == card_number,
+                                                   UsageRecord.flags.in_(flag_values(FLAG_UNREGISTERED_CARD))))
+        if p}
+    if not plates:
+        return None
+    found = [v for v in db.session.scalars(select(Vehicle)) if squash(v.plate_text()) in plates]
+    return found[0] if len(found) == 1 else None

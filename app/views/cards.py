@@ -14,7 +14,7 @@ from app.models import Card, CardEvent, Vehicle
 from app.models.mixins import now_jst
 from app.services.cards import apply_card_event, check_card_fields, prepare_new_card
 from app.services.nexco_forms import event_forms
-from app.services.usage_rematch import first_usage_day
+from app.services.usage_rematch import first_usage_day, suggested_vehicle
 
 from .base import TollbookModelView
 from .nexco_forms import forms_download
@@ -106,6 +106,12 @@ class CardView(TollbookModelView):
             # today: the office most likely registers a card it had; no fee unless staff say otherwise.
             first = first_usage_day(request.args.get("number") or "")
             form.registration.data = REGISTRATION_ONLY if first is not None and first < today_jst() else FEE
+            # 未登録カード: the rows' plate names a vehicle: its member is the likely owner (said, not hidden)
+            vehicle = suggested_vehicle(request.args.get("number") or "") if request.args.get("number") else None
+            if vehicle is not None and not form.member.data:
+                form.member.data, form.vehicle.data = vehicle.member, vehicle
+                flash(f"走行明細の車両番号 {vehicle.plate_text()} から、{vehicle.member.code} {vehicle.member.name} の"
+                      "車両と推定して選んであります。違うときは選び直してください。", "info")
         return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
 
     def post_add(self, item):

@@ -565,6 +565,17 @@ class UnregisteredCardView(BaseView):
                 flash("割り当てるカードを選んでください。", "danger")
             else:
                 card = db.session.get(Card, int(request.form["card_id"]))
+                doubts = _assignment_doubts(card, group[0], self._plates(months, [number]).get(number, []))
+                if doubts and request.form.get("confirmed") != str(card.id):  # confirmed for this very card
+                    for doubt in doubts:
+                        flash(doubt, "warning")
+                    flash("内容を確かめて、よければ「確認して割り当てる」を押してください。", "warning")
+                    plates = self._plates(months, [number]).get(number, [])
+                    suggested, others = _card_choices(number, plates)
+                    return self.render_template(
+                        "tollbook/usage_assign.html", number=number, group=group[0], plates=plates, suggested=suggested,
+                        others=others, yen=yen, date_jp=date_jp, csrf_token=generate_csrf, member_label=member_term(),
+                        chosen=card.id if card else None, doubts=doubts)
                 try:
                     linked = assign_unregistered(number, card.id if card else 0)
                 except DomainError as error:
@@ -578,7 +589,29 @@ class UnregisteredCardView(BaseView):
         return self.render_template(
             "tollbook/usage_assign.html", number=number, group=group[0], plates=plates, suggested=suggested,
             others=others, yen=yen, date_jp=date_jp, csrf_token=generate_csrf,
-            member_label=member_term())
+            member_label=member_term(), chosen=None, doubts=[])
+
+
+def _assignment_doubts(card, group, plates: list[str]) -> list[str]:
+    """Why the chosen card may be the wrong one (issue 9 item 5): not valid on the rows' dates, or its
+    vehicle is not the one the rows name. Shown before anything is linked; staff confirm or choose again."""
+    if card is None:
+        return []
+    doubts = []
+    first, last = group.first.date() if group.first else None, group.last.date() if group.last else None
+    if card.valid_from and first and first < card.valid_from:
+        doubts.append(f"カード {card} の有効開始日（{card.valid_from:%Y/%m/%d}）より前の走行があります"
+                      f"（最初の走行 {first:%Y/%m/%d}）。")
+    if card.valid_until and last and last > card.valid_until:
+        doubts.append(f"カード {card} の有効期限（{card.valid_until:%Y/%m/%d}）より後の走行があります"
+                      f"（最後の走行 {last:%Y/%m/%d}）。")
+    seen = {_squash(p) for p in plates if p}
+    serials = {plate_serial_of(p) for p in plates if _squash(p).isdigit()}
+    if card.vehicle is not None and seen:
+        plate = card.vehicle.plate_text()
+        if _squash(plate) not in seen and card.vehicle.plate_serial not in serials:
+            doubts.append(f"カード {card} の車両（{plate}）は、明細の車両番号（{'、'.join(plates)}）と違います。")
+    return doubts
 
 
 def _squash(text: str | None) -> str:
