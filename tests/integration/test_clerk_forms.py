@@ -200,6 +200,7 @@ def test_who_did_it_reads_as_a_name_or_a_task_not_a_command(app, staff_client, d
     """Issue 9 item 11: 登録者 / 取込者 / 操作履歴 show the person's name, or the command's task."""
     from app.extensions import appbuilder
     from app.labels import actor_label
+
     with app.test_request_context():
         assert actor_label("flask etc demo") == "デモデータの登録（コマンド）"
         assert actor_label("flask etc close（tanaka）") == "締め（コマンド・tanaka）"
@@ -208,13 +209,19 @@ def test_who_did_it_reads_as_a_name_or_a_task_not_a_command(app, staff_client, d
     user = appbuilder.sm.find_user(username="staff")
     user.first_name, user.last_name = "事務", "花子"
     db.session.commit()
-    a, b, ca1, *_ = two_members(db)
-    event = record(db, ca1, LOSS)
-    event.entered_by = "staff"
-    for other in db.session.scalars(select(CardEvent).where(CardEvent.id != event.id)):
-        other.entered_by = "flask etc demo"
-    db.session.commit()
-    page = text(staff_client.get("/cardeventview/list/"))
-    cells = [c.strip() for c in re.findall(r"<td>([^<]*)</td>", page)]
-    assert "事務 花子" in cells and "デモデータの登録（コマンド）" in cells
-    assert "flask etc" not in page
+    try:
+        a, b, ca1, *_ = two_members(db)
+        event = record(db, ca1, LOSS)
+        event.entered_by = "staff"
+        for other in db.session.scalars(select(CardEvent).where(CardEvent.id != event.id)):
+            other.entered_by = "flask etc demo"
+        db.session.commit()
+        page = text(staff_client.get("/cardeventview/list/"))
+        cells = [c.strip() for c in re.findall(r"<td>([^<]*)</td>", page)]
+        assert "事務 花子" in cells and "デモデータの登録（コマンド）" in cells
+        assert "flask etc" not in page
+    finally:  # the test users keep their names for the other tests
+        db.session.rollback()
+        user = appbuilder.sm.find_user(username="staff")
+        user.first_name, user.last_name = "staff", ""
+        db.session.commit()
