@@ -41,6 +41,11 @@ FAB_ROLES = ROLES
 # The schema belongs to Alembic (migrations/), never to FAB's create_all.
 FAB_CREATE_DB = False
 FAB_ADD_SECURITY_API = False
+# FAB's raw permission screens (権限, 画面・メニュー, 画面ごとの権限) list code names only; roles are defined in
+# app/security/roles.py and shown in Japanese on the role screen (issue 9 item 12).
+FAB_ADD_SECURITY_PERMISSION_VIEW = False
+FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
 FAB_API_SWAGGER_UI = False
 FAB_INDEX_VIEW = "app.views.home.TollbookIndexView"
 

@@ -94,7 +94,7 @@ FIELD_LABELS = {
     "detail": "内容", "ip": "接続元",
     "code": "コード", "name": "名称", "kana": "カナ", "postal_code": "郵便番号", "address": "住所", "phone": "電話番号",
     "email": "メールアドレス", "contact_person": "担当者", "agency_id": "代理店", "payment_method": "支払方法",
-    "status": "状態", "withdrawn_on": "脱退日", "bank_code": "銀行コード", "bank_name": "銀行名",
+    "status": "状態", "withdrawn_on": "脱退日", "invoice_by_post": "請求書の郵送", "collection_profile_id": "収納代行・委託者", "bank_code": "銀行コード", "bank_name": "銀行名",
     "branch_code": "支店コード", "branch_name": "支店名", "account_type": "預金種目", "account_number": "口座番号",
     "account_holder_kana": "口座名義カナ", "member_id": "組合員", "plate_region": "地名",
     "plate_class_number": "分類番号", "plate_kana": "ひらがな", "plate_serial": "一連番号", "vehicle_class": "車種",

@@ -22,7 +22,7 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import (AuthDBView, ResetMyPasswordView, ResetPasswordView,
+from flask_appbuilder.security.views import (AuthDBView, ResetMyPasswordView, ResetPasswordView, RoleModelView,
                                              UserDBModelView)
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_appbuilder.validators import PasswordComplexityValidator
@@ -213,6 +213,14 @@ class TollbookUserDBModelView(UserDBModelView):
         return redirect(self.get_redirect())
 
 
+class TollbookRoleModelView(RoleModelView):
+    """Roles with their permissions in Japanese, one per line (issue 9 item 12)."""
+
+    class_permission_name = "RoleModelView"
+    label_columns = {"name": "ロール名", "permissions": "権限", "permission_text": "権限"}
+    list_columns = show_columns = ["name", "permission_text"]
+
+
 class TollbookSecurityManager(SecurityManager):
     security_api = NoJsonLoginSecurityApi
     # FAB's user statistics chart loads its script from the internet and stays blank offline (issue 9
@@ -222,6 +230,7 @@ class TollbookSecurityManager(SecurityManager):
     resetmypasswordview = TollbookResetMyPasswordView
     resetpasswordview = TollbookResetPasswordView
     userdbmodelview = TollbookUserDBModelView
+    rolemodelview = TollbookRoleModelView
 
     def register_views(self):
         super().register_views()

@@ -101,7 +101,29 @@ def permission_view_label(permission_view) -> str:
 
 def install() -> None:
     """Every PermissionView reads as Japanese wherever FAB prints one (role form, role list)."""
-    from flask_appbuilder.security.sqla.models import PermissionView
+    from flask_appbuilder.security.sqla.models import PermissionView, Role
 
     # Only the text: FAB's checks compare names, never this (Permission and ViewMenu keep theirs).
     PermissionView.__repr__ = PermissionView.__str__ = permission_view_label
+    Role.permission_text = _role_permission_text
+
+
+def _role_permission_text(role) -> str:
+    """The role's stored permissions, else its definition in app/security/roles.py (FAB_ROLES)."""
+    from app.extensions import appbuilder
+
+    return role_permissions_text(role.permissions or appbuilder.sm.builtin_roles.get(role.name, []))
+
+
+def role_permissions_text(permissions) -> str:
+    """A role's permissions, one per line, in Japanese: PermissionView rows or the [view, permission] pairs
+    of app/security/roles.py (FAB shows one or the other for a role defined in FAB_ROLES)."""
+    lines = []
+    for entry in permissions or []:
+        if isinstance(entry, (list, tuple)) and len(entry) == 2:
+            lines.append(f"{view_label(str(entry[0]))}: {permission_label(str(entry[1]))}")
+        elif hasattr(entry, "view_menu") and hasattr(entry, "permission"):
+            lines.append(permission_view_label(entry))
+        else:
+            lines.append(str(entry))
+    return "\n".join(lines)
