@@ -40,15 +40,13 @@
     var select = $(this).closest(".select2-container").prev("select");
     if (!select.length) { return; }
     event.preventDefault();
-    select.select2("open");
-    window.setTimeout(function () {
-      var search = document.querySelector(".select2-container--open .select2-search__field");
-      if (search) {
-        search.value = event.key;
-        search.dispatchEvent(new Event("input", {bubbles: true}));
-        search.focus();
-      }
-    }, 0);
+    select.select2("open");  // builds the dropdown now: the letter goes in before the next key arrives
+    var search = document.querySelector(".select2-container--open .select2-search__field");
+    if (search) {
+      search.focus();
+      search.value += event.key;
+      search.dispatchEvent(new Event("input", {bubbles: true}));
+    }
   });
   $(document).on("keydown", ".appbuilder_date input", function (event) {
     if (event.key === "Enter" && this.form) {
