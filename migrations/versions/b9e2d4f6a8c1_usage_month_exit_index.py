@@ -2,7 +2,7 @@
 time by keyset (issue 9 item 8), without sorting the month's rows on every page.
 
 Revision ID: b9e2d4f6a8c1
-Revises: b3c5d7e9f1a2
+Revises: c9f3d5e7a2b4
 Create Date: 2026-11-30 00:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'b9e2d4f6a8c1'
-down_revision = 'b3c5d7e9f1a2'
+down_revision = 'c9f3d5e7a2b4'
 branch_labels = None
 depends_on = None
 
