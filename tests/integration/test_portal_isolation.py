@@ -30,7 +30,7 @@ BACK_OFFICE_VIEWS = {
     # the audit log and its export
     "AuditLogView",
     # FAB's security screens, its REST API (/api/v1/…) and utilities
-    "TollbookUserDBModelView", "RoleModelView", "PermissionModelView", "PermissionViewModelView",
+    "TollbookUserDBModelView", "TollbookRoleModelView", "RoleModelView", "PermissionModelView", "PermissionViewModelView",
     "ViewMenuModelView", "UserGroupModelView", "UserStatsChartView", "UserInfoEditView",
     "TollbookResetPasswordView", "TwoFactorView", "MenuApi", "UtilView", "LocaleView",
 }
