@@ -23,5 +23,15 @@ class TariffRule(TimestampMixin, Model):
     rounding = Column(String(10), nullable=False, default="floor")
     position = Column(Integer, nullable=False, default=0)  # order in the YAML file, kept on export
 
+    def explanation(self) -> str:
+        """What the rule does, from its type (app/domain/pricing/<type>.py): shown on the rule's page."""
+        from app.domain.pricing.rule_type import rule_types
+
+        kind = rule_types().get(self.type)
+        try:
+            return kind.explain(self.params or {}) if kind is not None else ""
+        except Exception:  # noqa: BLE001  (a rule being edited may lack a parameter: no sentence then)
+            return ""
+
     def __repr__(self):
         return f"{self.rule_id}（{self.label}, {self.valid_from:%Y/%m/%d}〜）"

@@ -191,10 +191,10 @@ class TariffRuleView(TollbookModelView):
     label_columns = {
         "rule_id": "規則ID", "type": "種類", "label": "名称", "valid_from": "有効開始日", "valid_to": "有効終了日",
         "params": "設定（JSON）", "scope": "対象", "rounding": "端数処理", "position": "順番",
-        "created_at": "登録日時", "updated_at": "更新日時",
+        "created_at": "登録日時", "updated_at": "更新日時", "explanation": "説明",
     }
     list_columns = ["rule_id", "type", "label", "valid_from", "valid_to", "scope", "params", "rounding"]
-    show_columns = ["rule_id", "type", "label", "valid_from", "valid_to", "params", "scope", "rounding",
+    show_columns = ["rule_id", "type", "label", "explanation", "valid_from", "valid_to", "params", "scope", "rounding",
                     "updated_at"]
     add_columns = edit_columns = ["rule_id", "type", "label", "valid_from", "valid_to", "params", "scope",
                                   "rounding"]

@@ -359,3 +359,23 @@ def test_the_usage_line_shows_the_amount_before_the_operators_time_discounts():
     line = result.lines[0]
     assert line.charge.amount == 3200
     assert line.breakdown == "割引前料金 4,560円 − 道路事業者の時間帯割引等 1,360円 = 通行料金 3,200円"
+
+
+def test_a_loss_and_its_reissue_on_one_card_are_explained_as_charged_together():
+    """Issue 9 item 17: 660 + 629 on the same card, each line saying why both are there."""
+    events = [CardEventFee(1, "loss", 1, A, "corporate"), CardEventFee(2, "reissue", 1, A, "corporate"),
+              CardEventFee(3, "vehicle_change", 2, B, "corporate")]
+    result = calculate_invoice(_member("2026-10", events=events, cards=[]), rules_for(DEFAULT_TARIFF, "2026-10"))
+    fees = {line.charge.amount: line.breakdown for line in result.lines if line.charge.rule_id.startswith("fee_")}
+    assert fees[660] == "紛失・盗難 1件 × 660円（同じカードの「再発行」と合わせて請求: 届出ごとに手数料がかかります）"
+    reissue = next(l.breakdown for l in result.lines if l.charge.rule_id == "fee_reissue")
+    change = next(l.breakdown for l in result.lines if l.charge.rule_id == "fee_vehicle_change")
+    assert reissue == "再発行 1件 × 629円（同じカードの「紛失・盗難」と合わせて請求: 届出ごとに手数料がかかります）"
+    assert change == "車両入替 1件 × 629円"  # alone on its card: nothing to explain
+
+
+def test_event_fee_rule_explains_itself():
+    from app.domain.pricing.event_fee import EventFee
+
+    text = EventFee.explain({"event": "reissue", "amount": 629})
+    assert text.startswith("「再発行」の届出1件ごとに 629円。") and "紛失・盗難手数料 ＋ カード再発行手数料" in text

@@ -28,4 +28,22 @@ class EventFee(RuleType):
                 continue
             name = EVENT_KINDS[event.kind]
             invoice.add(Charge(f"{rule.label}（{name} {format_card_number(event.card_number)}）", amount, TAXABLE_10,
-                               rule.rule_id, event.card_id, "fee"), f"{name} 1件 × {amount:,}円")
+                               rule.rule_id, event.card_id, "fee"),
+                        f"{name} 1件 × {amount:,}円" + together(event, invoice.events))
+
+    @classmethod
+    def explain(cls, params) -> str:
+        name = EVENT_KINDS.get(params.get("event"), params.get("event"))
+        return (f"「{name}」の届出1件ごとに {int(params.get('amount', 0)):,}円。同じカードに届出が続くとき"
+                "（紛失・盗難のあとの再発行など）は、届出ごとにそれぞれの手数料を請求します"
+                "（例: 紛失・盗難手数料 ＋ カード再発行手数料）。")
+
+
+def together(event, events) -> str:
+    """Fees charged together are explained (issue 9 item 17): a loss and its reissue on the same card are
+    two notifications (紛失届, 再発行申込書), each with its own fee (etc-domain.md §6: a cooperative charges 660円
+    亡失手数料 and 629円 for the reissue)."""
+    others = [EVENT_KINDS[e.kind] for e in events if e.card_id == event.card_id and e is not event]
+    if not others:
+        return ""
+    return (f"（同じカードの「{'」「'.join(dict.fromkeys(others))}」と合わせて請求: 届出ごとに手数料がかかります）")

@@ -84,6 +84,11 @@ class RuleType:
     # ── the parameter check ─────────────────────────────────────────────────────────────────
 
     @classmethod
+    def explain(cls, params) -> str:
+        """What the rule does, in a sentence for the tariff screen ('' when the title says it all)."""
+        return ""
+
+    @classmethod
     def check(cls, params: dict, where: str) -> None:
         """Required present, nothing unknown; subclasses add their own checks after super()."""
         for key in cls.required:
