@@ -44,3 +44,10 @@ bench-billing: setup
 .PHONY: bench-documents
 bench-documents: setup
 	.venv/bin/python bench/bench_documents.py
+
+# Member portal benchmark (docs/performance.md, "Member portal"): 10,000 members × 60 closed months (4.8M issued
+# documents), the production server (make serve's command), 50 concurrent members browsing the document list and
+# opening PDFs, against the same server's static-file rate; ~20 minutes (most of it generating the data once).
+.PHONY: bench-portal
+bench-portal: setup
+	.venv/bin/python bench/bench_portal.py
