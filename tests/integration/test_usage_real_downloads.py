@@ -176,8 +176,13 @@ def test_staff_assign_an_ambiguous_masked_number(db, cards, runner, staff_client
     text = page.get_data(as_text=True)
     suggested = text[text.index("候補"):] if "候補" in text else text
     assert "498000-1165-98101-0" in suggested and "498000-2265-98101-0" in suggested
+    # the rows name the vehicle 8080, card B sits on 30-30: the screen says so before linking (issue 9 item 5)
+    doubt = staff_client.post("/usage/unregistered/assign/",
+                              data={"number": "********65981010", "card_id": str(card_b.id)}).get_data(as_text=True)
+    assert "は、明細の車両番号（8080）と違います" in doubt and 'id="assign-confirmed"' in doubt
     done = staff_client.post("/usage/unregistered/assign/",
-                             data={"number": "********65981010", "card_id": str(card_b.id)}, follow_redirects=True)
+                             data={"number": "********65981010", "card_id": str(card_b.id), "confirmed": str(card_b.id)},
+                             follow_redirects=True)
     assert "走行明細 1件をカード 498000-2265-98101-0" in done.get_data(as_text=True)
     db.session.expire_all()
     row = db.session.scalar(select(UsageRecord).where(UsageRecord.plate == "8080"))
