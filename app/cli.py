@@ -552,6 +552,35 @@ def export_debit_command(month, profile_code, output):
             click.echo(f"  {excluded}")
 
 
+@export_group.command("debit-list", help="締めた月の自動振替一覧表（収納代行・委託者ごとに1シート）をExcelに書き出します。")
+@click.argument("month")
+@click.option("--profile", "profile_code", default=None, help="収納代行・委託者のコード（省略時はすべて）")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def export_debit_list_command(month, profile_code, output):
+    from app.domain.month import Month
+    from app.services.payment_lists import export_debit_list
+
+    month = Month.parse(month, "請求月")
+    count = export_debit_list(str(month), output, profile_code)
+    click.echo(f"{month} の自動振替一覧表 {count:,}件を書き出しました: {output}")
+
+
+@export_group.command("transfer-list", help="締めた月の振込一覧表（振込で支払う組合員の請求金額と支払期日）をExcelに書き出します。")
+@click.argument("month")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def export_transfer_list_command(month, output):
+    from app.domain.month import Month
+    from app.services.payment_lists import export_transfer_list
+
+    month = Month.parse(month, "請求月")
+    count = export_transfer_list(str(month), output)
+    click.echo(f"{month} の振込一覧表 {count:,}件を書き出しました: {output}")
+
+
 @etc.command("update-banks", help="銀行・支店マスタ（zengin-code パッケージ）の版を記録し、口座に写した銀行名・支店名を"
                                   "最新にして、支店がなくなった口座（統廃合など）を一覧にします。")
 @with_appcontext

@@ -89,3 +89,12 @@ def mask_account_number(number: str | None, shown: int = 3) -> str:
     if len(digits) <= shown:
         return "*" * len(digits)
     return "*" * (len(digits) - shown) + digits[-shown:]
+
+
+def bank_branch_names(bank_code: str | None, branch_code: str | None) -> tuple[str, str]:
+    """The master's bank and branch names for codes ('' for a code the master does not know)."""
+    bank = zengin_code.Bank.all.get(bank_code or "")
+    if bank is None:
+        return "", ""
+    branch = bank.branches.get(branch_code or "")
+    return bank.name, branch.name if branch is not None else ""

@@ -12,7 +12,7 @@ from .nexco_forms import CardRenewalView
 from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
-from .payments import CollectionProfileView, DebitBatchView
+from .payments import CollectionProfileView, DebitBatchView, PaymentListView
 from .portal import PortalView, has_member_link
 from .portal_logins import PortalLoginView
 from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnknownOperatorView, UnregisteredCardView,
@@ -59,6 +59,9 @@ def register_views(appbuilder):
     appbuilder.add_view(TariffRuleView, "Tariff", label="料金表", icon="fa-percent", **billing)
     payments = dict(category=PAYMENTS, category_label="入金", category_icon="fa-bank")
     appbuilder.add_view(DebitBatchView, "DebitBatches", label="口座振替データ（全銀）", icon="fa-file-text-o", **payments)
+    appbuilder.add_view(PaymentListView, "DebitList", label="自動振替一覧表", icon="fa-list-alt", **payments)
+    appbuilder.add_link("TransferList", label="振込一覧表", href="PaymentListView.transfer_list", icon="fa-list",
+                        category=PAYMENTS)
     appbuilder.add_view(CollectionProfileView, "CollectionProfiles", label="収納代行・委託者", icon="fa-university",
                         **payments)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,

@@ -3,7 +3,10 @@ generate for a closed month, download, mark sent). Every screen calls one servic
 (app/services/collection_profiles.py, app/services/debit_files.py) and shows its result or its Japanese
 refusal."""
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import expose, has_access
+import tempfile
+from pathlib import Path
+
+from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -21,8 +24,12 @@ from app.services.collection_profiles import (ProfileImportRefused, all_profiles
                                               ensure_profile_deletable, export_profiles, import_profiles,
                                               members_using)
 from app.services.debit_files import batch_excluded, generate_debit_file, mark_sent
+from app.services.payment_lists import (DEBIT_MONEY, TRANSFER_MONEY, debit_list_headers, debit_list_sections,
+                                        export_debit_list, export_transfer_list, transfer_list_headers,
+                                        transfer_list_rows)
 
 from .base import TollbookModelView
+from .billing import _month_arg
 from .formatting import date_jp, right, yen
 from .usage import _download, month_jp
 from .yaml_files import yaml_download, yaml_upload
@@ -236,3 +243,63 @@ class DebitBatchView(TollbookModelView):
             return redirect(url_for("DebitBatchView.show", pk=pk))
         flash(f"{batch} を送信済にしました。", "success")
         return redirect(url_for("DebitBatchView.show", pk=pk))
+
+
+# ---- 自動振替一覧表・振込一覧表 --------------------------------------------------------------------------
+
+class PaymentListView(BaseView):
+    """自動振替一覧表 (per collection profile) and 振込一覧表 of a closed month, on screen and as Excel."""
+
+    route_base = "/payments/lists"
+    default_view = "debit_list"
+    base_permissions = ["can_list", "can_download"]
+    method_permission_name = {"debit_list": "list", "transfer_list": "list", "debit_download": "download",
+                              "transfer_download": "download"}
+
+    def _page(self, kind: str, title: str, sections_of, money, headers):
+        months = _closed_months()
+        month = _month_arg(months)
+        sections, error = [], None
+        if month:
+            try:
+                sections = sections_of(month)
+            except DomainError as refused:
+                error = refused.message
+        return self.render_template("tollbook/payments_list.html", title=title, kind=kind, month=month, months=months,
+                                    sections=sections, headers=headers, money=set(money), error=error, yen=yen,
+                                    date_jp=date_jp, month_jp=month_jp)
+
+    @expose("/debit/")
+    @has_access
+    def debit_list(self):
+        return self._page("debit", "自動振替一覧表",
+                          lambda m: [(f"{p.code} {p.name}", rows) for p, rows in debit_list_sections(m)],
+                          DEBIT_MONEY, debit_list_headers())
+
+    @expose("/transfer/")
+    @has_access
+    def transfer_list(self):
+        return self._page("transfer", "振込一覧表", lambda m: [("", transfer_list_rows(m))], TRANSFER_MONEY,
+                          transfer_list_headers())
+
+    def _file(self, write, name: str, endpoint: str):
+        month = _month_arg(_closed_months())
+        try:
+            with tempfile.TemporaryDirectory(prefix="tollbook-list-") as folder:
+                path = Path(folder) / "list.xlsx"
+                write(month, path)
+                body = path.read_bytes()
+        except DomainError as error:
+            flash(error.message, "danger")
+            return redirect(url_for(endpoint, month=month or None))
+        return _download(body, f"{name}_{month}.xlsx")
+
+    @expose("/debit/download/")
+    @has_access
+    def debit_download(self):
+        return self._file(export_debit_list, "自動振替一覧表", "PaymentListView.debit_list")
+
+    @expose("/transfer/download/")
+    @has_access
+    def transfer_download(self):
+        return self._file(export_transfer_list, "振込一覧表", "PaymentListView.transfer_list")
