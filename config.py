@@ -70,6 +70,7 @@ MASTER_IMPORT_MAX_ROWS = _limit("MASTER_IMPORT_MAX_ROWS", 50_000)  # rows of one
 MASTER_IMPORT_MAX_ERRORS = _limit("MASTER_IMPORT_MAX_ERRORS", 1_000)  # errors listed (the count stays complete)
 TARIFF_MAX_BYTES = _limit("TARIFF_MAX_BYTES", 256 * 1024)  # the tariff YAML (the default tariff is 9 KB)
 IC_MASTER_MAX_BYTES = _limit("IC_MASTER_MAX_BYTES", 5 * _MB)  # the IC master CSV
+PAYMENT_FILE_MAX_BYTES = _limit("PAYMENT_FILE_MAX_BYTES", 20 * _MB)  # a 振替結果 file or a 振込入金 CSV
 INBOX_STABLE_SECONDS = _limit("INBOX_STABLE_SECONDS", 60)  # an inbox file is imported once unchanged this long
 # The TTF embedded in every PDF (app/documents/pdf.py); unset: Debian's fonts-ipaexfont-gothic.
 PDF_FONT_PATH = os.environ.get("PDF_FONT_PATH") or None

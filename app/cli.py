@@ -581,6 +581,41 @@ def export_transfer_list_command(month, output):
     click.echo(f"{month} の振込一覧表 {count:,}件を書き出しました: {output}")
 
 
+@etc.command("debit-result", help="銀行・収納代行から届いた振替結果ファイル（全銀 種別91）を取り込み、振替済を入金として記録します。"
+                                  "壊れたファイル・別の委託者のファイル・合わないレコードは何も記録せずに断ります。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def debit_result_command(path):
+    from app.domain.zengin.reader import ResultFileRefused
+    from app.services.debit_results import import_debit_result
+
+    with acting_as("flask etc debit-result"):
+        try:
+            summary = import_debit_result(path)
+        except ResultFileRefused as refused:
+            _exit_refused(refused)
+    click.echo(str(summary))
+    for warning in summary.warnings:
+        click.echo(f"  注意: {warning}")
+    for failed in summary.failed:
+        click.echo(f"  振替不能: {failed}")
+
+
+@etc.command("import-transfers", help="振込入金のCSV（日付,振込依頼人名,金額）を取り込みます。消込は振込入金の画面で行います。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def import_transfers_command(path):
+    from app.services.transfers import TransferImportRefused, import_transfer_csv
+
+    with acting_as("flask etc import-transfers"):
+        try:
+            click.echo(import_transfer_csv(path))
+        except TransferImportRefused as refused:
+            _exit_refused(refused)
+
+
 @etc.command("update-banks", help="銀行・支店マスタ（zengin-code パッケージ）の版を記録し、口座に写した銀行名・支店名を"
                                   "最新にして、支店がなくなった口座（統廃合など）を一覧にします。")
 @with_appcontext

@@ -76,7 +76,7 @@ def _value_names() -> dict:
     from .billing import INVOICE_KINDS, INVOICE_STATUSES, RUN_STATUSES
     from .member import MEMBER_STATUSES, PAYMENT_METHODS
     from .operator import OPERATOR_TYPES
-    from .payment import BATCH_STATUSES, PROFILE_KINDS
+    from .payment import BATCH_STATUSES, PAYMENT_METHODS as RECEIPT_METHODS, PROFILE_KINDS
 
     return {
         ("member", "status"): MEMBER_STATUSES, ("member", "payment_method"): PAYMENT_METHODS,
@@ -84,7 +84,7 @@ def _value_names() -> dict:
         ("operator_settings", "operator_type"): OPERATOR_TYPES,
         ("billing_run", "status"): RUN_STATUSES, ("invoice", "status"): INVOICE_STATUSES,
         ("invoice", "kind"): INVOICE_KINDS, ("debit_batch", "status"): BATCH_STATUSES,
-        ("collection_profile", "kind"): PROFILE_KINDS,
+        ("collection_profile", "kind"): PROFILE_KINDS, ("payment", "method"): RECEIPT_METHODS,
         (None, "account_type"): ACCOUNT_TYPES, (None, "vehicle_class"): VEHICLE_CLASSES,
     }
 
@@ -124,4 +124,8 @@ FIELD_LABELS = {
     "default_collection_profile_id": "既定の収納代行・委託者", "profile_id": "収納代行・委託者",
     "record_count": "件数", "total_amount": "合計金額", "content": "ファイル", "sha256": "SHA-256",
     "excluded": "対象外", "sent_at": "送信日時", "sent_by": "送信した人",
+    "invoice_id": "請求書", "received_on": "入金日", "method": "入金方法", "result_import_id": "振替結果の取込",
+    "transfer_receipt_id": "振込入金", "payer_kana": "振込依頼人名", "source": "取込元", "file_sha256": "ファイルのSHA-256",
+    "batch_id": "口座振替データ", "paid_count": "振替済件数", "paid_amount": "振替済金額", "failed_count": "振替不能件数",
+    "failed_amount": "振替不能金額", "unknown_count": "不明な結果コード",
 }

@@ -101,3 +101,71 @@ class DebitBatchItem(Model):
     account_number = Column(String(7), nullable=False)
     holder_name = Column(String(30), nullable=False)  # 預金者名 as written (half-width)
     new_code = Column(String(1), nullable=False, default="0")
+    # 振替結果 (docs/payments.md): the bank's code for this record once its result file is imported.
+    result_code = Column(String(1))
+    result_import_id = Column(Integer, ForeignKey("debit_result_import.id"), index=True)
+
+
+class DebitResultImport(Model):
+    """振替結果: one imported result file of a debit batch (the same file twice is refused by its SHA-256)."""
+
+    __tablename__ = "debit_result_import"
+    id = Column(Integer, primary_key=True)
+    batch_id = Column(Integer, ForeignKey("debit_batch.id"), nullable=False, unique=True)
+    batch = relationship("DebitBatch")
+    file_name = Column(String(255), nullable=False)
+    sha256 = Column(String(64), nullable=False, unique=True)
+    imported_at = Column(DateTime, nullable=False, default=now_jst)
+    imported_by = Column(String(128))
+    paid_count = Column(Integer, nullable=False, default=0)
+    paid_amount = Column(BigInteger, nullable=False, default=0)
+    failed_count = Column(Integer, nullable=False, default=0)
+    failed_amount = Column(BigInteger, nullable=False, default=0)
+    unknown_count = Column(Integer, nullable=False, default=0)  # codes outside the JBA list (not paid)
+
+    def __repr__(self):
+        return f"振替結果 {self.file_name}"
+
+
+PAYMENT_METHODS = {"debit": "口座振替", "transfer": "振込"}
+
+
+class Payment(Model):
+    """入金: money received against an invoice — a 振替済 record of a result file, or a transfer matched to
+    the invoice (by hand or from a CSV line). An invoice is paid when its payments reach its total."""
+
+    __tablename__ = "payment"
+    id = Column(Integer, primary_key=True)
+    invoice_id = Column(Integer, ForeignKey("invoice.id"), nullable=False, index=True)
+    invoice = relationship("Invoice")
+    member_id = Column(Integer, ForeignKey("member.id"), nullable=False, index=True)
+    member = relationship("Member")
+    amount = Column(BigInteger, nullable=False)
+    received_on = Column(Date, nullable=False)
+    method = Column(String(20), nullable=False)  # debit / transfer
+    result_import_id = Column(Integer, ForeignKey("debit_result_import.id"), index=True)
+    transfer_receipt_id = Column(Integer, ForeignKey("transfer_receipt.id"), unique=True)
+    created_at = Column(DateTime, nullable=False, default=now_jst)
+    created_by = Column(String(128))
+
+    def __repr__(self):
+        return f"入金 {self.amount:,}円（{PAYMENT_METHODS.get(self.method, self.method)} {self.received_on}）"
+
+
+class TransferReceipt(Model):
+    """振込入金: one transfer received (from the bank's statement CSV, or typed in), waiting to be matched
+    to an invoice (消込) or matched (its payment)."""
+
+    __tablename__ = "transfer_receipt"
+    id = Column(Integer, primary_key=True)
+    received_on = Column(Date, nullable=False)
+    payer_kana = Column(String(60), nullable=False)  # 振込依頼人名 as the bank shows it
+    amount = Column(BigInteger, nullable=False)
+    source = Column(String(255), nullable=False)  # file name and line, or 手入力
+    file_sha256 = Column(String(64), index=True)  # the CSV it came from (the same file twice is refused)
+    created_at = Column(DateTime, nullable=False, default=now_jst)
+    created_by = Column(String(128))
+    payment = relationship("Payment", uselist=False, viewonly=True)
+
+    def __repr__(self):
+        return f"振込入金 {self.received_on} {self.payer_kana} {self.amount:,}円"

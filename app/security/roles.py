@@ -57,17 +57,21 @@ BILLING_MANAGER = [
 ]
 # 入金 (app/views/payments.py): staff keep the collection profiles and produce the debit files; the
 # manager reads them and downloads files.
-PAYMENT_MENUS = "Payments|DebitBatches|DebitList|TransferList|CollectionProfiles"
+PAYMENT_MENUS = "Payments|DebitBatches|DebitResults|Transfers|DebitList|TransferList|CollectionProfiles"
 PAYMENT_STAFF = [
     ["CollectionProfileView$", "can_(list|show|add|edit|delete|export|download|upload)$"],
     ["DebitBatchView$", "can_(list|show|export|generate|download|send)$"],
     ["PaymentListView$", "can_(list|download)$"],
+    ["DebitResultView$", "can_(list|upload)$"],
+    ["TransferReceiptView$", "can_(list|add|upload|match)$"],
     [f"({PAYMENT_MENUS})$", "menu_access$"],
 ]
 PAYMENT_MANAGER = [
     ["CollectionProfileView$", "can_(list|show|export|download)$"],
     ["DebitBatchView$", "can_(list|show|export|download)$"],
     ["PaymentListView$", "can_(list|download)$"],
+    ["DebitResultView$", "can_list$"],
+    ["TransferReceiptView$", "can_list$"],
     [f"({PAYMENT_MENUS})$", "menu_access$"],
 ]
 REPORT_VIEWS = "AuditLogView"

@@ -80,3 +80,15 @@ def display_name(name, fallback: str = "ファイル") -> str:
     if len(text) > 120:
         text = text[:60] + "…" + text[-59:]
     return text or fallback
+
+
+def read_named_file(source, file_name: str | None, fallback: str, limit_name: str) -> tuple[str, bytes, str]:
+    """A path (CLI) or an upload's stream (with its display name): (name for messages, bytes, SHA-256),
+    refused past the configured limit."""
+    import hashlib
+
+    if isinstance(source, (str, Path)):
+        file_name = file_name or Path(source).name
+    file_name = file_name or fallback
+    body = read_capped(source, limit(limit_name), file_name)
+    return file_name, body, hashlib.sha256(body).hexdigest()

@@ -19,17 +19,23 @@ from app.domain.zengin.files import CHARSETS, CUSTOMER_NUMBER_KINDS, SEPARATOR_N
 from app.domain.zengin.profile import HEADER_ACCOUNT_TYPES, check_profile, FIELDS
 from app.extensions import db
 from app.models.billing import CLOSED, BillingRun
-from app.models.payment import BATCH_STATUSES, PROFILE_KINDS, CollectionProfile, DebitBatch
+from app.domain.zengin.reader import ResultFileRefused
+from app.models.payment import (BATCH_STATUSES, PROFILE_KINDS, CollectionProfile, DebitBatch, DebitResultImport,
+                                Payment)
 from app.services.collection_profiles import (ProfileImportRefused, all_profiles, apply_profile_values,
                                               ensure_profile_deletable, export_profiles, import_profiles,
                                               members_using)
 from app.services.debit_files import batch_excluded, generate_debit_file, mark_sent
+from app.services.debit_results import failed_debits, import_debit_result
+from app.services.transfers import (TransferImportRefused, add_transfer, import_transfer_csv, match_transfer,
+                                    open_receipts, suggestions_for)
+from app.services.uploads import display_name
 from app.services.payment_lists import (DEBIT_MONEY, TRANSFER_MONEY, debit_list_headers, debit_list_sections,
                                         export_debit_list, export_transfer_list, transfer_list_headers,
                                         transfer_list_rows)
 
 from .base import TollbookModelView
-from .billing import _month_arg
+from .billing import _can, _month_arg
 from .formatting import date_jp, right, yen
 from .usage import _download, month_jp
 from .yaml_files import yaml_download, yaml_upload
@@ -303,3 +309,111 @@ class PaymentListView(BaseView):
     @has_access
     def transfer_download(self):
         return self._file(export_transfer_list, "振込一覧表", "PaymentListView.transfer_list")
+
+
+# ---- 振替結果・振込入金 ----------------------------------------------------------------------------------
+
+class DebitResultView(BaseView):
+    """振替結果の取込: upload the bank's result file; the imports made so far with their failures."""
+
+    route_base = "/payments/debit-results"
+    default_view = "index"
+    base_permissions = ["can_list", "can_upload"]
+    method_permission_name = {"index": "list", "show": "list", "upload": "upload"}
+
+    def _page(self, summary=None, refused=None, status=200):
+        imports = db.session.scalars(select(DebitResultImport).order_by(DebitResultImport.id.desc()).limit(50)).all()
+        return self.render_template("tollbook/payments_debit_results.html", imports=imports, summary=summary,
+                                    refused=refused, csrf_token=generate_csrf, yen=yen, date_jp=date_jp,
+                                    month_jp=month_jp, failed=summary.failed if summary else [],
+                                    can_upload=_can("can_upload", "DebitResultView")), status
+
+    @expose("/")
+    @has_access
+    def index(self):
+        return self._page()
+
+    @expose("/<int:pk>")
+    @has_access
+    def show(self, pk):
+        row = db.session.get(DebitResultImport, pk)
+        if row is None:
+            abort(404)
+        return self.render_template("tollbook/payments_debit_result.html", row=row, failed=failed_debits(row), yen=yen,
+                                    date_jp=date_jp, month_jp=month_jp)
+
+    @expose("/upload", methods=["POST"])
+    @has_access
+    def upload(self):
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("取り込む振替結果ファイルを選んでください。", "warning")
+            return redirect(url_for("DebitResultView.index"))
+        try:
+            summary = import_debit_result(upload.stream, display_name(upload.filename))
+        except ResultFileRefused as refused:
+            return self._page(refused=refused, status=400)
+        except DomainError as error:
+            return self._page(refused=error, status=400)
+        flash(str(summary), "success")
+        return self._page(summary=summary)
+
+
+class TransferReceiptView(BaseView):
+    """振込入金: transfers received (typed in or from a CSV), each with suggested invoices, matched by staff."""
+
+    route_base = "/payments/transfers"
+    default_view = "index"
+    base_permissions = ["can_list", "can_add", "can_upload", "can_match"]
+    method_permission_name = {"index": "list", "add": "add", "upload": "upload", "match": "match"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        receipts = open_receipts()
+        matched = db.session.scalars(select(Payment).where(Payment.method == "transfer")
+                                     .order_by(Payment.id.desc()).limit(30)).all()
+        return self.render_template("tollbook/payments_transfers.html", receipts=receipts,
+                                    suggestions=suggestions_for(receipts), matched=matched, csrf_token=generate_csrf,
+                                    yen=yen, date_jp=date_jp, month_jp=month_jp, form=request.args,
+                                    can_edit=_can("can_match", "TransferReceiptView"))
+
+    @expose("/add", methods=["POST"])
+    @has_access
+    def add(self):
+        try:
+            receipt = add_transfer(request.form.get("received_on"), request.form.get("payer_kana"),
+                                   request.form.get("amount"))
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(f"{receipt} を登録しました。", "success")
+        return redirect(url_for("TransferReceiptView.index"))
+
+    @expose("/upload", methods=["POST"])
+    @has_access
+    def upload(self):
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("取り込むCSVファイルを選んでください。", "warning")
+            return redirect(url_for("TransferReceiptView.index"))
+        try:
+            flash(import_transfer_csv(upload.stream, display_name(upload.filename)), "success")
+        except TransferImportRefused as refused:
+            flash(Markup("<br>").join([refused.message, *refused.errors[:50]]), "danger")
+        except DomainError as error:
+            flash(error.message, "danger")
+        return redirect(url_for("TransferReceiptView.index"))
+
+    @expose("/match/<int:pk>", methods=["POST"])
+    @has_access
+    def match(self, pk):
+        invoice_id = request.form.get("invoice_id", "")
+        try:
+            payment = match_transfer(pk, int(invoice_id) if invoice_id.isdigit() else 0)
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(f"{payment} を請求書 {payment.invoice.number}（{payment.member.code} {payment.member.name}）に消し込みました。",
+                  "success")
+        return redirect(url_for("TransferReceiptView.index"))

@@ -150,3 +150,58 @@ def test_fields_refuse_instead_of_cutting():
 
 def test_mmdd():
     assert mmdd(dt.date(2026, 12, 7)) == "1207"
+
+
+# ---- 振替結果 (result files) ----------------------------------------------------------------------------
+
+from app.domain.zengin.reader import RESULT_CODES, ResultFileRefused, read_debit_result, result_reason  # noqa: E402
+
+
+def _result_file(codes, separator=b"\r\n", trailer=None):
+    data = [DebitData(**{**DATA_91.__dict__, "customer_number": str(i + 1), "amount": 1000 * (i + 1),
+                         "result_code": code}) for i, code in enumerate(codes)]
+    paid = [d for d in data if d.result_code == "0"]
+    failed = [d for d in data if d.result_code != "0"]
+    trailer = trailer or debit_trailer_record(len(data), sum(d.amount for d in data), len(paid),
+                                              sum(d.amount for d in paid), len(failed), sum(d.amount for d in failed))
+    records = [header_record(HEADER_91), *(debit_data_record(d) for d in data), trailer, end_record()]
+    return separator.join(records) + separator
+
+
+def test_every_result_code_is_read_with_its_reason():
+    codes = ["0", "1", "2", "3", "4", "8", "9"]
+    result = read_debit_result(_result_file(codes))
+    assert [r.result_code for r in result.records] == codes
+    assert [result_reason(r.result_code) for r in result.records] == [
+        "振替済", "資金不足", "取引なし", "預金者の都合による振替停止", "依頼書なし", "委託者の都合による振替停止", "その他"]
+    assert (result.paid_count, result.paid_amount, result.failed_count) == (1, 1000, 6)
+    assert result.records[0].customer_number == "0" * 19 + "1" and result.records[0].amount == 1000
+    assert result.header.requester_code == "1234567890" and result.header.date_mmdd == "1207"
+    assert set(RESULT_CODES) == set("0123489")
+
+
+def test_unknown_codes_are_kept_flagged_and_not_paid():
+    result = read_debit_result(_result_file(["0", "E"], separator=b""))
+    assert result.records[1].result_code == "E" and not result.records[1].paid and not result.records[1].known_code
+    assert "不明な結果コード「E」" in result.warnings[0]
+
+
+def test_broken_result_files_are_refused_line_by_line():
+    good = _result_file(["0", "1"])
+    with pytest.raises(ResultFileRefused) as refused:
+        read_debit_result(good.replace(b"\r\n", b"\r"))
+    assert "CR だけ" in refused.value.errors[0]
+    lines = good.split(b"\r\n")
+    lines[1] = lines[1][:119]
+    with pytest.raises(ResultFileRefused) as refused:
+        read_debit_result(b"\r\n".join(lines))
+    assert refused.value.errors == ["2件目: レコード長が119バイトです（120バイトのはず）。"]
+    wrong = _result_file(["0", "1"], trailer=debit_trailer_record(2, 3000, 2, 3000, 0, 0))
+    with pytest.raises(ResultFileRefused) as refused:
+        read_debit_result(wrong)
+    assert any("振替済件数が 2" in e for e in refused.value.errors)
+    request = debit_file(HEADER_91, [DATA_91], FileOptions())
+    with pytest.raises(ResultFileRefused) as refused:
+        read_debit_result(request)
+    assert "依頼データ" in refused.value.errors[0]
+    assert "LF" in read_debit_result(good.replace(b"\r\n", b"\n")).warnings[0]

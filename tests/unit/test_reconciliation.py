@@ -1,0 +1,25 @@
+"""消込 rules: payment states and transfer suggestions."""
+import pytest
+
+from app.domain.reconciliation import Candidate, payer_key, payment_state, suggest
+
+
+@pytest.mark.parametrize("total, received, state", [
+    (1000, 0, "unpaid"), (1000, 400, "partly_paid"), (1000, 1000, "paid"), (1000, 1200, "overpaid"),
+    (0, 0, "nothing_due"), (-500, 0, "nothing_due")])
+def test_payment_state(total, received, state):
+    assert payment_state(total, received) == state
+
+
+@pytest.mark.parametrize("name", ["ｶ)ﾔﾏﾀﾞｳﾝﾕ", "ヤマダウンユ（カ", "カブシキガイシャ　ヤマダウンユ", "株式会社ヤマダウンユ", "やまだうんゆ"])
+def test_payer_key_ignores_the_corporate_form(name):
+    assert payer_key(name) == "ﾔﾏﾀﾞｳﾝﾕ"
+
+
+def test_suggestions_best_first():
+    candidates = [Candidate(1, ("ヤマダウンユ",), 5000), Candidate(2, ("サトウショウジ",), 12000),
+                  Candidate(3, ("ヤマダウンユ",), 12000)]
+    found = suggest("ｶ)ﾔﾏﾀﾞｳﾝﾕ", 12000, candidates)
+    assert [(s.invoice_id, s.score) for s in found] == [(3, 3), (1, 2), (2, 1)]
+    assert found[0].reason == "名義・金額が一致"
+    assert suggest("ﾀﾅｶ", 1, candidates) == []
