@@ -616,6 +616,20 @@ def import_transfers_command(path):
             _exit_refused(refused)
 
 
+@export_group.command("unpaid-list", help="締めた月の未収一覧（未入金・一部入金の請求書と経過日数、経過別の集計）をExcelに書き出します。")
+@click.argument("month")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def export_unpaid_list_command(month, output):
+    from app.domain.month import Month
+    from app.services.receivables import export_unpaid_list
+
+    month = Month.parse(month, "請求月")
+    count = export_unpaid_list(str(month), output)
+    click.echo(f"{month} の未収一覧 {count:,}件を書き出しました: {output}")
+
+
 @etc.command("update-banks", help="銀行・支店マスタ（zengin-code パッケージ）の版を記録し、口座に写した銀行名・支店名を"
                                   "最新にして、支店がなくなった口座（統廃合など）を一覧にします。")
 @with_appcontext

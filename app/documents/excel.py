@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from app.domain.bank_account import mask_account_number
+from app.domain.invoice_calculation import carried_label
 from app.domain.wareki import WAREKI, format_month
 from app.exports.excel import YEN_FORMAT, set_value
 from app.models.member import PAYMENT_METHODS
@@ -166,7 +167,7 @@ def invoice_xlsx(data: InvoiceDocuments, title: str) -> bytes:
               ("うち消費税（10%）", taxable.tax if taxable else 0),
               ("不課税", non_taxable.total_including_tax if non_taxable else 0)]
     if carried:
-        totals.append(("前月繰越（貸方）", carried.total_including_tax))
+        totals.append((carried_label(carried.total_including_tax), carried.total_including_tax))
     totals.append(("貸方残高（次回繰越）" if invoice.is_credit else "合計（ご請求金額）", invoice.total))
     for label, value in totals:
         sheet.append([None, None, None, sheet.cell(label, font=_BOLD, border=_BOX), None,

@@ -17,6 +17,7 @@ from .pricing.rule_type import InvoiceDraft, rule_types
 from .pricing.tax import TaxSubtotal, tax_subtotals
 
 CARRIED_LABEL = "前月繰越（貸方）"
+UNPAID_LABEL = "前月未収額"
 
 
 @dataclass
@@ -94,13 +95,20 @@ def _adjustment_lines(invoice: InvoiceDraft) -> None:
         invoice.lines.append(Line(adjustment, "前月以前の請求書の訂正"))
 
 
+def carried_label(amount: int) -> str:
+    """前月繰越（貸方） for a credit, 前月未収額 for an unpaid balance (one name per sign, everywhere)."""
+    return CARRIED_LABEL if amount < 0 else UNPAID_LABEL
+
+
 def _carried_lines(invoice: InvoiceDraft) -> None:
-    """Credits of earlier invoices, until used: each is carried whole; if this invoice ends below zero
-    too, it becomes the credit carried next (so a credit is never lost or counted twice)."""
+    """Balances of earlier invoices, until settled: credits and unpaid amounts alike, each carried whole and
+    outside this invoice's tax; if this invoice ends below zero, it becomes the credit carried next (so a
+    balance is never lost or counted twice)."""
     for credit in sorted(invoice.member.carried_credits, key=lambda c: (c.month, c.number, c.invoice_id)):
-        invoice.add(Charge(f"{CARRIED_LABEL}（請求書 {credit.number}）", credit.amount, CARRIED_OVER,
+        what = "貸方" if credit.amount < 0 else "未収額"
+        invoice.add(Charge(f"{carried_label(credit.amount)}（請求書 {credit.number}）", credit.amount, CARRIED_OVER,
                            f"carried:{credit.invoice_id}", None, "carried_over"),
-                    f"{credit.month[:4]}年{int(credit.month[5:7])}月分 請求書 {credit.number} の貸方 "
+                    f"{credit.month[:4]}年{int(credit.month[5:7])}月分 請求書 {credit.number} の{what} "
                     f"{credit.amount:,}円 を繰り越し（消費税はその請求書で計算済み）")
 
 

@@ -73,13 +73,14 @@ class CardEventFee:
 
 @dataclass(frozen=True)
 class CarriedCredit:
-    """A credit invoice of this member not yet carried (its total is negative), carried into this
-    invoice as 前月繰越（貸方）."""
+    """A balance of an earlier invoice of this member not yet carried, carried into this invoice outside
+    its tax (the tax was computed on that invoice): a credit (its total below zero) as 前月繰越（貸方）, or
+    what stayed unpaid after its due date (issue 11) as 前月未収額."""
 
     invoice_id: int
     number: str
     month: str
-    amount: int  # negative
+    amount: int  # negative: a credit; positive: an unpaid balance
 
 
 @dataclass

@@ -64,3 +64,19 @@ def suggest(payer: str, amount: int, candidates: list[Candidate], limit: int = 5
         elif same_amount:
             found.append(Suggestion(candidate.invoice_id, "金額が一致（名義が違います）", 1))
     return sorted(found, key=lambda s: -s.score)[:limit]
+
+
+AGEING_BUCKETS = ("期日前", "1〜30日", "31〜60日", "61〜90日", "91日以上")
+
+
+def ageing_bucket(days_overdue: int) -> str:
+    """未収の経過: days after the due date (振替日・支払期日), in the buckets of the 未収一覧."""
+    if days_overdue <= 0:
+        return AGEING_BUCKETS[0]
+    if days_overdue <= 30:
+        return AGEING_BUCKETS[1]
+    if days_overdue <= 60:
+        return AGEING_BUCKETS[2]
+    if days_overdue <= 90:
+        return AGEING_BUCKETS[3]
+    return AGEING_BUCKETS[4]

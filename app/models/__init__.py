@@ -13,7 +13,7 @@ from .member import Member, MemberAccount  # noqa: F401
 from .notice import PortalNotice  # noqa: F401
 from .operator import OperatorSettings  # noqa: F401
 from .payment import (CollectionProfile, DebitBatch, DebitBatchItem, DebitResultImport, Payment,  # noqa: F401
-                      TransferReceipt)
+                      TransferReceipt, WriteOff)
 from .system import SystemSetting  # noqa: F401
 from .tariff import TariffRule  # noqa: F401
 from .usage import IcMaster, ImportBatch, ImportProfile, UsageRecord  # noqa: F401

@@ -76,7 +76,7 @@ def _value_names() -> dict:
     from .billing import INVOICE_KINDS, INVOICE_STATUSES, RUN_STATUSES
     from .member import MEMBER_STATUSES, PAYMENT_METHODS
     from .operator import OPERATOR_TYPES
-    from .payment import BATCH_STATUSES, PAYMENT_METHODS as RECEIPT_METHODS, PROFILE_KINDS
+    from .payment import BATCH_STATUSES, PAYMENT_METHODS as RECEIPT_METHODS, PROFILE_KINDS, WRITE_OFF_STATUSES
 
     return {
         ("member", "status"): MEMBER_STATUSES, ("member", "payment_method"): PAYMENT_METHODS,
@@ -85,6 +85,7 @@ def _value_names() -> dict:
         ("billing_run", "status"): RUN_STATUSES, ("invoice", "status"): INVOICE_STATUSES,
         ("invoice", "kind"): INVOICE_KINDS, ("debit_batch", "status"): BATCH_STATUSES,
         ("collection_profile", "kind"): PROFILE_KINDS, ("payment", "method"): RECEIPT_METHODS,
+        ("write_off", "status"): WRITE_OFF_STATUSES,
         (None, "account_type"): ACCOUNT_TYPES, (None, "vehicle_class"): VEHICLE_CLASSES,
     }
 
@@ -127,5 +128,6 @@ FIELD_LABELS = {
     "invoice_id": "請求書", "received_on": "入金日", "method": "入金方法", "result_import_id": "振替結果の取込",
     "transfer_receipt_id": "振込入金", "payer_kana": "振込依頼人名", "source": "取込元", "file_sha256": "ファイルのSHA-256",
     "batch_id": "口座振替データ", "paid_count": "振替済件数", "paid_amount": "振替済金額", "failed_count": "振替不能件数",
-    "failed_amount": "振替不能金額", "unknown_count": "不明な結果コード",
+    "failed_amount": "振替不能金額", "unknown_count": "不明な結果コード", "reason": "理由", "requested_by": "依頼した人",
+    "requested_at": "依頼日時", "transfers_reconciled_at": "振込の消込完了日時", "transfers_reconciled_by": "振込の消込を完了した人", "decided_by": "承認・却下した人", "decided_at": "承認・却下日時",
 }

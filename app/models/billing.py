@@ -59,6 +59,10 @@ class BillingRun(Model):
     # The warnings as the draft found them (code, message, count, blocking, level): what the review page
     # shows while the stamp is unchanged, instead of counting the month's usage rows on every view.
     draft_warnings = Column(JSON)
+    # 振込の消込完了 (issue 11): staff declare the month's transfers matched; only then do its 振込 invoices
+    # still unpaid carry into the next invoice as 前月未収額 (a transfer not yet entered is never billed twice).
+    transfers_reconciled_at = Column(DateTime)
+    transfers_reconciled_by = Column(String(128))
 
     def __repr__(self):
         return f"{self.month} {RUN_STATUSES.get(self.status, self.status)}"

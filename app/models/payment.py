@@ -169,3 +169,32 @@ class TransferReceipt(Model):
 
     def __repr__(self):
         return f"振込入金 {self.received_on} {self.payer_kana} {self.amount:,}円"
+
+
+WRITE_OFF_REQUESTED, WRITE_OFF_APPROVED, WRITE_OFF_REJECTED = "requested", "approved", "rejected"
+WRITE_OFF_STATUSES = {WRITE_OFF_REQUESTED: "承認待ち", WRITE_OFF_APPROVED: "承認済（償却）", WRITE_OFF_REJECTED: "却下"}
+
+
+class WriteOff(Model):
+    """未収の償却 (write-off): staff ask, with a reason, that an unpaid invoice is not carried to the next one;
+    the 責任者 approves (or rejects). An approved write-off stops the carry-over of that invoice's balance."""
+
+    __tablename__ = "write_off"
+    id = Column(Integer, primary_key=True)
+    invoice_id = Column(Integer, ForeignKey("invoice.id"), nullable=False, index=True)
+    invoice = relationship("Invoice")
+    member_id = Column(Integer, ForeignKey("member.id"), nullable=False, index=True)
+    member = relationship("Member")
+    amount = Column(BigInteger, nullable=False)  # the balance written off
+    reason = Column(String(200), nullable=False)
+    status = Column(String(20), nullable=False, default=WRITE_OFF_REQUESTED)
+    requested_by = Column(String(128), nullable=False)
+    requested_at = Column(DateTime, nullable=False, default=now_jst)
+    decided_by = Column(String(128))
+    decided_at = Column(DateTime)
+
+    def __repr__(self):
+        return f"償却 {self.amount:,}円（{self.reason}）"
+
+    def status_name(self) -> str:
+        return WRITE_OFF_STATUSES.get(self.status, self.status)

@@ -57,13 +57,14 @@ BILLING_MANAGER = [
 ]
 # 入金 (app/views/payments.py): staff keep the collection profiles and produce the debit files; the
 # manager reads them and downloads files.
-PAYMENT_MENUS = "Payments|DebitBatches|DebitResults|Transfers|DebitList|TransferList|CollectionProfiles"
+PAYMENT_MENUS = "Payments|DebitBatches|DebitResults|Transfers|Unpaid|DebitList|TransferList|CollectionProfiles"
 PAYMENT_STAFF = [
     ["CollectionProfileView$", "can_(list|show|add|edit|delete|export|download|upload)$"],
     ["DebitBatchView$", "can_(list|show|export|generate|download|send)$"],
     ["PaymentListView$", "can_(list|download)$"],
     ["DebitResultView$", "can_(list|upload)$"],
     ["TransferReceiptView$", "can_(list|add|upload|match)$"],
+    ["UnpaidView$", "can_(list|download|request)$"],
     [f"({PAYMENT_MENUS})$", "menu_access$"],
 ]
 PAYMENT_MANAGER = [
@@ -72,6 +73,8 @@ PAYMENT_MANAGER = [
     ["PaymentListView$", "can_(list|download)$"],
     ["DebitResultView$", "can_list$"],
     ["TransferReceiptView$", "can_list$"],
+    # 未収の償却 is decided by the 責任者 (staff ask for it, with a reason)
+    ["UnpaidView$", "can_(list|download|approve)$"],
     [f"({PAYMENT_MENUS})$", "menu_access$"],
 ]
 REPORT_VIEWS = "AuditLogView"

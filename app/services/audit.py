@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from app.models import Agency, AuditLog, Card, CardEvent, Member, OperatorSettings, Vehicle
 from app.models.member import MemberAccount
 from app.models.billing import BillingRun, Invoice, InvoiceAdjustment
-from app.models.payment import CollectionProfile, DebitBatch, DebitResultImport, Payment, TransferReceipt
+from app.models.payment import (CollectionProfile, DebitBatch, DebitResultImport, Payment, TransferReceipt,
+                                WriteOff)
 from app.models.tariff import TariffRule
 from app.models.usage import IcMaster, ImportBatch, ImportProfile
 
@@ -22,7 +23,7 @@ from .actor import current_actor
 
 AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount, ImportProfile, IcMaster,
            TariffRule, BillingRun, Invoice, InvoiceAdjustment, ImportBatch, CollectionProfile, DebitBatch,
-           DebitResultImport, Payment, TransferReceipt)
+           DebitResultImport, Payment, TransferReceipt, WriteOff)
 _SKIP = {"created_at", "updated_at"}
 # FAB's users and roles are audited too (who may do what: issue 8 item 15), but never the password
 # hash, and not the login counters FAB updates at every login (logins have their own entries).

@@ -376,6 +376,9 @@ class InvoiceView(TollbookModelView):
         adjustments = adjustments_for(invoice.id)
         staff = invoice.status == ISSUED
         documents = _in_kind_order(invoice_documents(invoice.id))
+        from app.services.receivables import payments_of, receivable_of
+
+        receivable = receivable_of(invoice.id) if invoice.status == ISSUED else None
         return self.render_template(
             "tollbook/billing_invoice_show.html", title=self.show_title, invoice=invoice, settings=settings,
             cards=cards, subtotals=subtotals, adjustments=adjustments, form=form or {},
@@ -385,7 +388,8 @@ class InvoiceView(TollbookModelView):
             run=invoice.billing_run, csrf_token=generate_csrf, yen=yen, signed_yen=signed_yen, date_jp=date_jp,
             month_jp=month_jp, member_label=member_term(), invoice_status_label=invoice_status_label,
             describe_kept_rule=describe_kept_rule, documents=documents, kind_title=_kind_title,
-            can_download=_can("can_download", "IssuedDocumentView"),
+            can_download=_can("can_download", "IssuedDocumentView"), receivable=receivable,
+            payments=payments_of(invoice.id) if receivable else [],
             list_url=self.month_url(invoice.month)), status
 
     def _issued(self, pk):

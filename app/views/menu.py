@@ -13,7 +13,7 @@ from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
 from .payments import (CollectionProfileView, DebitBatchView, DebitResultView, PaymentListView,
-                       TransferReceiptView)
+                       TransferReceiptView, UnpaidView)
 from .portal import PortalView, has_member_link
 from .portal_logins import PortalLoginView
 from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnknownOperatorView, UnregisteredCardView,
@@ -62,6 +62,7 @@ def register_views(appbuilder):
     appbuilder.add_view(DebitBatchView, "DebitBatches", label="口座振替データ（全銀）", icon="fa-file-text-o", **payments)
     appbuilder.add_view(DebitResultView, "DebitResults", label="振替結果の取込", icon="fa-upload", **payments)
     appbuilder.add_view(TransferReceiptView, "Transfers", label="振込入金・消込", icon="fa-exchange", **payments)
+    appbuilder.add_view(UnpaidView, "Unpaid", label="未収一覧", icon="fa-exclamation-circle", **payments)
     appbuilder.add_view(PaymentListView, "DebitList", label="自動振替一覧表", icon="fa-list-alt", **payments)
     appbuilder.add_link("TransferList", label="振込一覧表", href="PaymentListView.transfer_list", icon="fa-list",
                         category=PAYMENTS)

@@ -18,7 +18,7 @@ from app.domain.month import Month
 from app.domain.zengin.files import CHARSETS, CUSTOMER_NUMBER_KINDS, SEPARATOR_NAMES, show_records
 from app.domain.zengin.profile import HEADER_ACCOUNT_TYPES, check_profile, FIELDS
 from app.extensions import db
-from app.models.billing import CLOSED, BillingRun
+from app.models.billing import CLOSED, BillingRun, Invoice
 from app.domain.zengin.reader import ResultFileRefused
 from app.models.payment import (BATCH_STATUSES, PROFILE_KINDS, CollectionProfile, DebitBatch, DebitResultImport,
                                 Payment)
@@ -27,6 +27,8 @@ from app.services.collection_profiles import (ProfileImportRefused, all_profiles
                                               members_using)
 from app.services.debit_files import batch_excluded, generate_debit_file, mark_sent
 from app.services.debit_results import failed_debits, import_debit_result
+from app.services.receivables import (UNPAID_MONEY, complete_transfer_reconciliation, decide_write_off, export_unpaid_list, pending_write_offs,
+                                      request_write_off, unpaid_list, unpaid_list_headers)
 from app.services.transfers import (TransferImportRefused, add_transfer, import_transfer_csv, match_transfer,
                                     open_receipts, suggestions_for)
 from app.services.uploads import display_name
@@ -417,3 +419,81 @@ class TransferReceiptView(BaseView):
             flash(f"{payment} を請求書 {payment.invoice.number}（{payment.member.code} {payment.member.name}）に消し込みました。",
                   "success")
         return redirect(url_for("TransferReceiptView.index"))
+
+
+# ---- 未収一覧・償却 ---------------------------------------------------------------------------------------
+
+class UnpaidView(BaseView):
+    """未収一覧: a closed month's invoices with something unpaid, with ageing; write-offs asked by staff and
+    decided by the 責任者 (can_approve)."""
+
+    route_base = "/payments/unpaid"
+    default_view = "index"
+    base_permissions = ["can_list", "can_download", "can_request", "can_approve"]
+    method_permission_name = {"index": "list", "download": "download", "request_write_off": "request",
+                              "decide": "approve", "reconciled": "request"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        months = _closed_months()
+        month = _month_arg(months)
+        rows, summary = unpaid_list(month) if month else ([], [])
+        invoices = {r[2]: r for r in rows[:-1]}
+        ids = dict(db.session.execute(select(Invoice.number, Invoice.id).where(Invoice.number.in_(list(invoices)))).all()) \
+            if invoices else {}
+        return self.render_template("tollbook/payments_unpaid.html", month=month, months=months, rows=rows,
+                                    summary=summary, headers=unpaid_list_headers(), money=set(UNPAID_MONEY),
+                                    invoice_ids=ids, pending=pending_write_offs(), csrf_token=generate_csrf, yen=yen,
+                                    run=db.session.scalar(select(BillingRun).where(BillingRun.month == month)),
+                                    date_jp=date_jp, month_jp=month_jp,
+                                    can_request=_can("can_request", "UnpaidView"),
+                                    can_approve=_can("can_approve", "UnpaidView"))
+
+    @expose("/download/")
+    @has_access
+    def download(self):
+        month = _month_arg(_closed_months())
+        with tempfile.TemporaryDirectory(prefix="tollbook-unpaid-") as folder:
+            path = Path(folder) / "unpaid.xlsx"
+            export_unpaid_list(month, path)
+            body = path.read_bytes()
+        return _download(body, f"未収一覧_{month}.xlsx")
+
+    @expose("/write-off/<int:invoice_id>", methods=["POST"])
+    @has_access
+    def request_write_off(self, invoice_id):
+        try:
+            write_off = request_write_off(invoice_id, request.form.get("reason", ""))
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(f"請求書 {write_off.invoice.number} の未収 {write_off.amount:,}円の償却を依頼しました。"
+                  "責任者の承認を待っています。", "success")
+        return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
+                        else url_for("UnpaidView.index"))
+
+    @expose("/reconciled/<month>", methods=["POST"])
+    @has_access
+    def reconciled(self, month):
+        try:
+            run = complete_transfer_reconciliation(month)
+        except DomainError as error:
+            flash(error.message, "danger")
+            return redirect(url_for("UnpaidView.index"))
+        flash(f"{month_jp(run.month)}の振込の消込を完了にしました。未入金の振込は次の請求処理で前月未収額として繰り越します。",
+              "success")
+        return redirect(url_for("UnpaidView.index", month=run.month))
+
+    @expose("/decide/<int:pk>", methods=["POST"])
+    @has_access
+    def decide(self, pk):
+        approve = request.form.get("decision") == "approve"
+        try:
+            write_off = decide_write_off(pk, approve)
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(f"請求書 {write_off.invoice.number} の償却（{write_off.amount:,}円）を"
+                  + ("承認しました。次の請求書へは繰り越しません。" if approve else "却下しました。"), "success")
+        return redirect(url_for("UnpaidView.index"))

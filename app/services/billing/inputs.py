@@ -224,13 +224,17 @@ def _carried_credits(month: str, carried_to: list[int] | None = None) -> dict[in
     invoices `carried_to` carried)."""
     query = select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total)
     if carried_to is not None:
-        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to))
+        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to), Invoice.total < 0)
     else:
         query = query.where(Invoice.status == ISSUED, Invoice.total < 0, Invoice.month < month,
                             Invoice.credit_carried_to_invoice_id.is_(None))
     credits: dict[int, list] = {}
     for invoice_id, member_id, number, credit_month, total in db.session.execute(query):
         credits.setdefault(member_id, []).append(CarriedCredit(invoice_id, number, credit_month, int(total)))
+    from ..receivables import unpaid_balances  # issue 11: unpaid balances ride the same carry-over
+
+    for member_id, balances in unpaid_balances(month, carried_to).items():
+        credits.setdefault(member_id, []).extend(balances)
     return credits
 
 

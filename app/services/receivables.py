@@ -1,0 +1,246 @@
+"""未収 (what members still owe): payment state per invoice, the 未収一覧 with ageing, the carry-over of unpaid
+balances into the next invoice, and write-offs.
+
+Carry-over reuses the billing engine's carried balance (前月繰越（貸方）, app/domain/invoice_calculation.py):
+`unpaid_balances(month)` gives the billing run of `month` each earlier issued invoice whose balance stayed
+unpaid — total minus payments — after its due date (before `month`'s invoice date), for 口座振替 only once the
+bank's result said it failed, for 振込 only once staff declared the month's transfers matched (振込の消込完了:
+a transfer not yet entered must not be billed twice), and never when a write-off was approved. The run adds it as 前月未収額 outside the tax
+(taxed on its own invoice), the close marks it carried (credit_carried_to_invoice_id), and the next debit file
+takes the new total."""
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from app.domain.billing_dates import invoice_date_for
+from app.domain.clock import now_jst, today_jst
+from app.domain.errors import DomainError
+from app.domain.member_month import CarriedCredit
+from app.domain.month import Month
+from app.domain.reconciliation import AGEING_BUCKETS, PAYMENT_STATES, ageing_bucket, payment_state
+from app.exports.excel import workbook_bytes
+from app.extensions import db
+from app.labels import member_term
+from app.models import Member, OperatorSettings
+from app.models.billing import CLOSED, ISSUED, BillingRun, Invoice
+from app.models.member import DIRECT_DEBIT
+from app.models.payment import (WRITE_OFF_APPROVED, WRITE_OFF_REJECTED, WRITE_OFF_REQUESTED, DebitBatchItem, Payment,
+                                WriteOff)
+
+from .actor import current_actor
+from .unit_of_work import transactional
+
+
+def _received():
+    return (select(Payment.invoice_id, func.sum(Payment.amount).label("received"))
+            .group_by(Payment.invoice_id).subquery())
+
+
+def _approved_write_offs():
+    return select(WriteOff.invoice_id).where(WriteOff.status == WRITE_OFF_APPROVED)
+
+
+def _failed_debit():
+    return exists().where(DebitBatchItem.invoice_id == Invoice.id, DebitBatchItem.result_code.is_not(None),
+                          DebitBatchItem.result_code != "0")
+
+
+def unpaid_balances(month: str, carried_to: list[int] | None = None) -> dict[int, list[CarriedCredit]]:
+    """member id → unpaid balances to carry into `month`'s invoice (or, for a reissue, those the invoices
+    `carried_to` carried)."""
+    received = _received()
+    paid = func.coalesce(received.c.received, 0)
+    query = (select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total, paid)
+             .outerjoin(received, received.c.invoice_id == Invoice.id))
+    if carried_to is not None:
+        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to), Invoice.total > 0)
+    else:
+        settings = db.session.query(OperatorSettings).first()
+        due_before = invoice_date_for(month, settings.invoice_day if settings and settings.invoice_day else 20)
+        query = query.where(Invoice.status == ISSUED, Invoice.total > 0, Invoice.month < month,
+                            Invoice.credit_carried_to_invoice_id.is_(None), Invoice.debit_date < due_before,
+                            Invoice.total > paid, Invoice.id.not_in(_approved_write_offs()),
+                            or_(and_(Invoice.payment_method == DIRECT_DEBIT, _failed_debit()),
+                                and_(Invoice.payment_method != DIRECT_DEBIT,
+                                     Invoice.billing_run_id.in_(select(BillingRun.id).where(
+                                         BillingRun.transfers_reconciled_at.is_not(None))))))
+    balances: dict[int, list[CarriedCredit]] = {}
+    for invoice_id, member_id, number, invoice_month, total, received_amount in db.session.execute(query):
+        owed = int(total) - int(received_amount)
+        if owed > 0:
+            balances.setdefault(member_id, []).append(CarriedCredit(invoice_id, number, invoice_month, owed))
+    return balances
+
+
+@dataclass
+class Receivable:
+    """An invoice's money in: total, received, state, and where its balance went."""
+    invoice: Invoice
+    member: Member
+    received: int
+    carried_to: str | None  # number of the invoice that carried the balance
+    write_off: WriteOff | None
+
+    @property
+    def owed(self) -> int:
+        return max(int(self.invoice.total) - self.received, 0)
+
+    @property
+    def state(self) -> str:
+        return payment_state(int(self.invoice.total), self.received)
+
+    @property
+    def state_name(self) -> str:
+        if self.invoice.total > 0 and self.owed and self.carried_to:
+            return f"未収（請求書 {self.carried_to} へ繰越）"
+        if self.owed and self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED:
+            return "未収（償却済）"
+        return PAYMENT_STATES[self.state]
+
+    @property
+    def still_owed(self) -> int:
+        """What is owed on this invoice itself: nothing once carried to the next invoice or written off."""
+        if self.carried_to or (self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED):
+            return 0
+        return self.owed
+
+
+def receivables(month: str | None = None, invoice_ids: list[int] | None = None,
+                owed_only: bool = False) -> list[Receivable]:
+    received = _received()
+    carried = Invoice.__table__.alias("carried")
+    query = (select(Invoice, Member, func.coalesce(received.c.received, 0), carried.c.number)
+             .join(Member, Member.id == Invoice.member_id)
+             .outerjoin(received, received.c.invoice_id == Invoice.id)
+             .outerjoin(carried, and_(carried.c.id == Invoice.credit_carried_to_invoice_id, Invoice.total > 0))
+             .where(Invoice.status == ISSUED).order_by(Invoice.month, Member.code, Invoice.id))
+    if month is not None:
+        query = query.where(Invoice.month == str(Month.of(month)))
+    if invoice_ids is not None:
+        query = query.where(Invoice.id.in_(invoice_ids))
+    if owed_only:
+        query = query.where(Invoice.total > func.coalesce(received.c.received, 0))
+    rows = db.session.execute(query).all()
+    write_offs = {}
+    ids = [invoice.id for invoice, *_ in rows]
+    if ids:
+        for write_off in db.session.scalars(select(WriteOff).where(WriteOff.invoice_id.in_(ids),
+                                                                   WriteOff.status != WRITE_OFF_REJECTED)
+                                            .order_by(WriteOff.id)):
+            write_offs[write_off.invoice_id] = write_off
+    return [Receivable(invoice, member, int(paid), number, write_offs.get(invoice.id))
+            for invoice, member, paid, number in rows]
+
+
+def receivable_of(invoice_id: int) -> Receivable | None:
+    found = receivables(invoice_ids=[invoice_id])
+    return found[0] if found else None
+
+
+def payments_of(invoice_id: int) -> list[Payment]:
+    return db.session.scalars(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.id)).all()
+
+
+# ---- 未収一覧 ----------------------------------------------------------------------------------------------
+
+def unpaid_list_headers() -> list[str]:
+    term = member_term()
+    return [f"{term}コード", f"{term}名", "請求書番号", "支払方法", "支払期日", "請求金額", "入金額", "未収額", "経過日数",
+            "経過", "状況"]
+
+
+UNPAID_MONEY = (5, 6, 7)
+
+
+def unpaid_list(month, today: dt.date | None = None) -> tuple[list[list], list[tuple[str, int, int]]]:
+    """(rows, ageing summary) of `month`'s invoices with something unpaid. Rows in member-code order, then a
+    totals row; 未収額 counts only what is still owed on the invoice itself (carried or written-off balances are
+    listed with their state but owed on the next invoice, or not at all). Ageing: days after the due date."""
+    today = today or today_jst()
+    rows, summary = [], {bucket: [0, 0] for bucket in AGEING_BUCKETS}
+    totals = [0, 0, 0]
+    for r in receivables(str(Month.of(month)), owed_only=True):
+        if r.invoice.total <= 0:
+            continue
+        due = r.invoice.debit_date
+        days = (today - due).days if due else 0
+        bucket = ageing_bucket(days)
+        still = r.still_owed
+        method = "口座振替" if r.invoice.payment_method == DIRECT_DEBIT else "振込"
+        note = r.state_name
+        if r.write_off is not None and r.write_off.status == WRITE_OFF_REQUESTED:
+            note += "・償却の承認待ち"
+        rows.append([r.member.code, r.member.name, r.invoice.number, method, due, int(r.invoice.total), r.received,
+                     still, max(days, 0), bucket, note])
+        totals = [totals[0] + int(r.invoice.total), totals[1] + r.received, totals[2] + still]
+        if still:
+            summary[bucket][0] += 1
+            summary[bucket][1] += still
+    rows.append(["合計", f"{len(rows)}件", "", "", None, *totals, None, "", ""])
+    return rows, [(bucket, count, amount) for bucket, (count, amount) in summary.items()]
+
+
+def export_unpaid_list(month, path: str | Path) -> int:
+    rows, summary = unpaid_list(month)
+    Path(path).write_bytes(workbook_bytes([
+        (f"未収一覧 {Month.of(month)}", unpaid_list_headers(), rows, UNPAID_MONEY),
+        ("経過別", ["経過", "件数", "未収額"], [list(s) for s in summary], (2,))]))
+    return len(rows) - 1
+
+
+# ---- 償却 (write-off) -------------------------------------------------------------------------------------
+
+@transactional
+def request_write_off(invoice_id: int, reason: str) -> WriteOff:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("償却の理由を入力してください。", "reason")
+    receivable = receivable_of(invoice_id)
+    if receivable is None or receivable.invoice.total <= 0:
+        raise DomainError("償却できる請求書ではありません（発行済みで請求金額のある請求書だけです）。")
+    if receivable.carried_to:
+        raise DomainError(f"請求書 {receivable.invoice.number} の未収額は請求書 {receivable.carried_to} に繰越済みです。"
+                          "償却するなら、その請求書の訂正で扱ってください。")
+    if receivable.write_off is not None:
+        raise DomainError(f"請求書 {receivable.invoice.number} には償却が{receivable.write_off.status_name()}です。")
+    if not receivable.owed:
+        raise DomainError(f"請求書 {receivable.invoice.number} に未収はありません。")
+    write_off = WriteOff(invoice_id=invoice_id, member_id=receivable.invoice.member_id, amount=receivable.owed,
+                         reason=reason[:200], status=WRITE_OFF_REQUESTED, requested_by=current_actor()[0])
+    db.session.add(write_off)
+    db.session.flush()
+    return write_off
+
+
+@transactional
+def decide_write_off(write_off_id: int, approve: bool) -> WriteOff:
+    """The 責任者's decision (the screen allows it to that role only); never by the one who asked."""
+    write_off = db.session.get(WriteOff, write_off_id)
+    if write_off is None or write_off.status != WRITE_OFF_REQUESTED:
+        raise DomainError("承認待ちの償却が見つかりません。")
+    who = current_actor()[0]
+    if who == write_off.requested_by:
+        raise DomainError("償却を依頼した人は承認・却下できません。別の責任者が判断してください。")
+    write_off.status = WRITE_OFF_APPROVED if approve else WRITE_OFF_REJECTED
+    write_off.decided_by, write_off.decided_at = who, now_jst()
+    return write_off
+
+
+def pending_write_offs() -> list[WriteOff]:
+    return db.session.scalars(select(WriteOff).where(WriteOff.status == WRITE_OFF_REQUESTED)
+                              .order_by(WriteOff.id)).all()
+
+
+@transactional
+def complete_transfer_reconciliation(month) -> BillingRun:
+    """振込の消込完了: the month's transfers are all entered and matched; its 振込 invoices still unpaid after their
+    due date are carried into the next invoice from now on."""
+    month = str(Month.of(month))
+    run = db.session.scalar(select(BillingRun).where(BillingRun.month == month))
+    if run is None or run.status != CLOSED:
+        raise DomainError(f"{month} はまだ締められていません。")
+    if run.transfers_reconciled_at is None:
+        run.transfers_reconciled_at, run.transfers_reconciled_by = now_jst(), current_actor()[0]
+    return run
