@@ -630,6 +630,37 @@ def export_unpaid_list_command(month, output):
     click.echo(f"{month} の未収一覧 {count:,}件を書き出しました: {output}")
 
 
+@export_group.command("agency-commissions", help="締めた月の代理店手数料一覧（規則ごとの計算、源泉徴収、振込額）をExcelに書き出します。")
+@click.argument("month")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def export_agency_commissions_command(month, output):
+    from app.domain.month import Month
+    from app.services.agency_commissions import export_commission_list
+
+    month = Month.parse(month, "請求月")
+    count = export_commission_list(str(month), output)
+    click.echo(f"{month} の代理店手数料一覧 {count:,}件を書き出しました: {output}")
+
+
+@export_group.command("agency-transfer", help="締めた月の代理店手数料を支払う総合振込データ（全銀 種別21）を書き出します。")
+@click.argument("month")
+@click.option("--date", "transfer_date", required=True, help="振込指定日（YYYY-MM-DD など）")
+@click.option("--profile", "profile_code", default=None, help="振込依頼人（収納代行・委託者のコード）。省略時は運営者設定の既定")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+@exits_on_domain_error
+def export_agency_transfer_command(month, transfer_date, profile_code, output):
+    from app.domain.month import Month
+    from app.services.agency_commissions import agency_transfer_file
+
+    month = Month.parse(month, "請求月")
+    data, count, total = agency_transfer_file(str(month), _option_date(transfer_date, "--date"), profile_code)
+    Path(output).write_bytes(data)
+    click.echo(f"{month} の代理店手数料の総合振込データ {count:,}件 {total:,}円を書き出しました: {output}（{len(data):,}バイト）")
+
+
 @etc.command("update-banks", help="銀行・支店マスタ（zengin-code パッケージ）の版を記録し、口座に写した銀行名・支店名を"
                                   "最新にして、支店がなくなった口座（統廃合など）を一覧にします。")
 @with_appcontext

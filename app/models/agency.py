@@ -1,4 +1,5 @@
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, Numeric, String, false
+from sqlalchemy.orm import relationship
 
 from flask_appbuilder import Model
 
@@ -17,6 +18,26 @@ class Agency(TimestampMixin, BankAccountMixin, Model):
     address = Column(String(200))
     phone = Column(String(20))
     email = Column(String(200))
+    # 個人の代理店: its commissions have 源泉徴収 withheld (app/domain/agency_commission.py).
+    is_individual = Column(Boolean, nullable=False, default=False, server_default=false())
 
     def __repr__(self):
         return f"{self.code} {self.name}"
+
+
+class AgencyCommissionRule(Model):
+    """代理店手数料の規則: effective-dated, per agency (app/domain/agency_commission.py)."""
+
+    __tablename__ = "agency_commission_rule"
+    id = Column(Integer, primary_key=True)
+    agency_id = Column(Integer, ForeignKey("agency.id"), nullable=False, index=True)
+    agency = relationship("Agency")
+    basis = Column(String(20), nullable=False)  # usage_rate / fee_rate / per_card
+    rate = Column(Numeric(6, 4))  # 0.0150 = 1.5%
+    amount = Column(Integer)  # yen per card and month
+    valid_from = Column(Date, nullable=False)
+    valid_to = Column(Date)
+    note = Column(String(200))
+
+    def __repr__(self):
+        return f"代理店手数料 {self.agency.code if self.agency else ''} {self.basis} {self.valid_from}〜"

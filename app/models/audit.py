@@ -129,5 +129,5 @@ FIELD_LABELS = {
     "transfer_receipt_id": "振込入金", "payer_kana": "振込依頼人名", "source": "取込元", "file_sha256": "ファイルのSHA-256",
     "batch_id": "口座振替データ", "paid_count": "振替済件数", "paid_amount": "振替済金額", "failed_count": "振替不能件数",
     "failed_amount": "振替不能金額", "unknown_count": "不明な結果コード", "reason": "理由", "requested_by": "依頼した人",
-    "requested_at": "依頼日時", "transfers_reconciled_at": "振込の消込完了日時", "transfers_reconciled_by": "振込の消込を完了した人", "decided_by": "承認・却下した人", "decided_at": "承認・却下日時",
+    "requested_at": "依頼日時", "is_individual": "個人", "basis": "計算方法", "rate": "率", "transfers_reconciled_at": "振込の消込完了日時", "transfers_reconciled_by": "振込の消込を完了した人", "decided_by": "承認・却下した人", "decided_at": "承認・却下日時",
 }

@@ -57,7 +57,8 @@ BILLING_MANAGER = [
 ]
 # 入金 (app/views/payments.py): staff keep the collection profiles and produce the debit files; the
 # manager reads them and downloads files.
-PAYMENT_MENUS = "Payments|DebitBatches|DebitResults|Transfers|Unpaid|DebitList|TransferList|CollectionProfiles"
+PAYMENT_MENUS = ("Payments|DebitBatches|DebitResults|Transfers|Unpaid|DebitList|TransferList|CollectionProfiles"
+                 "|AgencyCommissions|AgencyCommissionRules")
 PAYMENT_STAFF = [
     ["CollectionProfileView$", "can_(list|show|add|edit|delete|export|download|upload)$"],
     ["DebitBatchView$", "can_(list|show|export|generate|download|send)$"],
@@ -65,6 +66,8 @@ PAYMENT_STAFF = [
     ["DebitResultView$", "can_(list|upload)$"],
     ["TransferReceiptView$", "can_(list|add|upload|match)$"],
     ["UnpaidView$", "can_(list|download|request)$"],
+    ["AgencyCommissionView$", "can_(list|download)$"],
+    ["AgencyCommissionRuleView$", "can_(list|show|add|edit|delete|export)$"],
     [f"({PAYMENT_MENUS})$", "menu_access$"],
 ]
 PAYMENT_MANAGER = [
@@ -75,6 +78,8 @@ PAYMENT_MANAGER = [
     ["TransferReceiptView$", "can_list$"],
     # 未収の償却 is decided by the 責任者 (staff ask for it, with a reason)
     ["UnpaidView$", "can_(list|download|approve)$"],
+    ["AgencyCommissionView$", "can_(list|download)$"],
+    ["AgencyCommissionRuleView$", "can_(list|show|export)$"],
     [f"({PAYMENT_MENUS})$", "menu_access$"],
 ]
 REPORT_VIEWS = "AuditLogView"

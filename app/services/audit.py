@@ -9,7 +9,7 @@ import decimal
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from app.models import Agency, AuditLog, Card, CardEvent, Member, OperatorSettings, Vehicle
+from app.models import Agency, AgencyCommissionRule, AuditLog, Card, CardEvent, Member, OperatorSettings, Vehicle
 from app.models.member import MemberAccount
 from app.models.billing import BillingRun, Invoice, InvoiceAdjustment
 from app.models.payment import (CollectionProfile, DebitBatch, DebitResultImport, Payment, TransferReceipt,
@@ -23,7 +23,7 @@ from .actor import current_actor
 
 AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount, ImportProfile, IcMaster,
            TariffRule, BillingRun, Invoice, InvoiceAdjustment, ImportBatch, CollectionProfile, DebitBatch,
-           DebitResultImport, Payment, TransferReceipt, WriteOff)
+           DebitResultImport, Payment, TransferReceipt, WriteOff, AgencyCommissionRule)
 _SKIP = {"created_at", "updated_at"}
 # FAB's users and roles are audited too (who may do what: issue 8 item 15), but never the password
 # hash, and not the login counters FAB updates at every login (logins have their own entries).

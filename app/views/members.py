@@ -149,20 +149,22 @@ class AgencyView(TollbookModelView):
     edit_title = "代理店の編集"
     export_title = "代理店一覧"
     label_columns = {"code": "代理店コード", "name": "代理店名", "kana": "代理店名カナ", "postal_code": "郵便番号",
-                     "address": "住所", "phone": "電話番号", "email": "メールアドレス", **BANK_LABELS}
+                     "address": "住所", "phone": "電話番号", "email": "メールアドレス", **BANK_LABELS,
+                     "is_individual": "個人（源泉徴収する）"}
     list_columns = ["code", "name", "kana", "phone", "bank_name", "branch_name"]
     search_columns = ["code", "name", "kana"]
-    add_columns = edit_columns = ["code", "name", "kana", "postal_code", "address", "phone", "email",
+    add_columns = edit_columns = ["code", "name", "kana", "is_individual", "postal_code", "address", "phone", "email",
                                   "bank_code", "branch_code", "account_type", "account_number",
                                   "account_holder_kana"]
-    show_columns = export_columns = ["code", "name", "kana", "postal_code", "address", "phone", "email",
+    show_columns = export_columns = ["code", "name", "kana", "is_individual", "postal_code", "address", "phone", "email",
                                      *BANK_SHOW_COLUMNS]
     validators_columns = {
         "code": [Required()], "name": [Required()],
         "kana": [Normalize(lambda v, f: normalize_kana(v, "kana", "フリガナ"))],
         **BANK_VALIDATORS,
     }
-    add_form_extra_fields = edit_form_extra_fields = {"account_type": ACCOUNT_TYPE_FIELD}
+    add_form_extra_fields = edit_form_extra_fields = {"account_type": ACCOUNT_TYPE_FIELD,
+                                                      "is_individual": BooleanField("個人（源泉徴収する）")}
     base_order = ("code", "asc")
 
     def pre_add(self, item):

@@ -13,7 +13,7 @@ from .master_import import MasterImportView
 from .members import AgencyView, MemberView
 from .operator import OperatorSettingsView
 from .payments import (CollectionProfileView, DebitBatchView, DebitResultView, PaymentListView,
-                       TransferReceiptView, UnpaidView)
+                       AgencyCommissionRuleView, AgencyCommissionView, TransferReceiptView, UnpaidView)
 from .portal import PortalView, has_member_link
 from .portal_logins import PortalLoginView
 from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, UnknownOperatorView, UnregisteredCardView,
@@ -66,6 +66,10 @@ def register_views(appbuilder):
     appbuilder.add_view(PaymentListView, "DebitList", label="自動振替一覧表", icon="fa-list-alt", **payments)
     appbuilder.add_link("TransferList", label="振込一覧表", href="PaymentListView.transfer_list", icon="fa-list",
                         category=PAYMENTS)
+    appbuilder.add_view(AgencyCommissionView, "AgencyCommissions", label="代理店手数料一覧", icon="fa-handshake-o",
+                        **payments)
+    appbuilder.add_view(AgencyCommissionRuleView, "AgencyCommissionRules", label="代理店手数料の規則", icon="fa-percent",
+                        **payments)
     appbuilder.add_view(CollectionProfileView, "CollectionProfiles", label="収納代行・委託者", icon="fa-university",
                         **payments)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,

@@ -27,6 +27,10 @@ from app.services.collection_profiles import (ProfileImportRefused, all_profiles
                                               members_using)
 from app.services.debit_files import batch_excluded, generate_debit_file, mark_sent
 from app.services.debit_results import failed_debits, import_debit_result
+from app.domain.agency_commission import BASES as COMMISSION_BASES
+from app.models import AgencyCommissionRule
+from app.services.agency_commissions import (COMMISSION_MONEY, agency_transfer_file, commission_list_headers,
+                                             commission_list_rows, export_commission_list)
 from app.services.receivables import (UNPAID_MONEY, complete_transfer_reconciliation, decide_write_off, export_unpaid_list, pending_write_offs,
                                       request_write_off, unpaid_list, unpaid_list_headers)
 from app.services.transfers import (TransferImportRefused, add_transfer, import_transfer_csv, match_transfer,
@@ -255,6 +259,20 @@ class DebitBatchView(TollbookModelView):
 
 # ---- 自動振替一覧表・振込一覧表 --------------------------------------------------------------------------
 
+def _xlsx_download(write, name: str, endpoint: str):
+    """write(month, path) for the month asked (a closed one) → 「<name>_YYYY-MM.xlsx」, or back with the refusal."""
+    month = _month_arg(_closed_months())
+    try:
+        with tempfile.TemporaryDirectory(prefix="tollbook-list-") as folder:
+            path = Path(folder) / "list.xlsx"
+            write(month, path)
+            body = path.read_bytes()
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for(endpoint, month=month or None))
+    return _download(body, f"{name}_{month}.xlsx")
+
+
 class PaymentListView(BaseView):
     """自動振替一覧表 (per collection profile) and 振込一覧表 of a closed month, on screen and as Excel."""
 
@@ -290,27 +308,16 @@ class PaymentListView(BaseView):
         return self._page("transfer", "振込一覧表", lambda m: [("", transfer_list_rows(m))], TRANSFER_MONEY,
                           transfer_list_headers())
 
-    def _file(self, write, name: str, endpoint: str):
-        month = _month_arg(_closed_months())
-        try:
-            with tempfile.TemporaryDirectory(prefix="tollbook-list-") as folder:
-                path = Path(folder) / "list.xlsx"
-                write(month, path)
-                body = path.read_bytes()
-        except DomainError as error:
-            flash(error.message, "danger")
-            return redirect(url_for(endpoint, month=month or None))
-        return _download(body, f"{name}_{month}.xlsx")
 
     @expose("/debit/download/")
     @has_access
     def debit_download(self):
-        return self._file(export_debit_list, "自動振替一覧表", "PaymentListView.debit_list")
+        return _xlsx_download(export_debit_list, "自動振替一覧表", "PaymentListView.debit_list")
 
     @expose("/transfer/download/")
     @has_access
     def transfer_download(self):
-        return self._file(export_transfer_list, "振込一覧表", "PaymentListView.transfer_list")
+        return _xlsx_download(export_transfer_list, "振込一覧表", "PaymentListView.transfer_list")
 
 
 # ---- 振替結果・振込入金 ----------------------------------------------------------------------------------
@@ -453,12 +460,7 @@ class UnpaidView(BaseView):
     @expose("/download/")
     @has_access
     def download(self):
-        month = _month_arg(_closed_months())
-        with tempfile.TemporaryDirectory(prefix="tollbook-unpaid-") as folder:
-            path = Path(folder) / "unpaid.xlsx"
-            export_unpaid_list(month, path)
-            body = path.read_bytes()
-        return _download(body, f"未収一覧_{month}.xlsx")
+        return _xlsx_download(export_unpaid_list, "未収一覧", "UnpaidView.index")
 
     @expose("/write-off/<int:invoice_id>", methods=["POST"])
     @has_access
@@ -497,3 +499,94 @@ class UnpaidView(BaseView):
             flash(f"請求書 {write_off.invoice.number} の償却（{write_off.amount:,}円）を"
                   + ("承認しました。次の請求書へは繰り越しません。" if approve else "却下しました。"), "success")
         return redirect(url_for("UnpaidView.index"))
+
+
+# ---- 代理店手数料 ---------------------------------------------------------------------------------------
+
+def _check_commission_rule(item):
+    from decimal import Decimal
+
+    from app.domain.agency_commission import CommissionRule
+
+    if item.agency is None and item.agency_id is None:
+        raise DomainError("代理店を選んでください。", "agency")
+    if item.valid_from is None:
+        raise DomainError("適用開始日を入力してください。", "valid_from")
+    CommissionRule("", item.basis or "", item.valid_from, item.valid_to,
+                   Decimal(item.rate) if item.rate is not None else None, item.amount)
+
+
+class AgencyCommissionRuleView(TollbookModelView):
+    """代理店手数料の規則: effective-dated, per agency."""
+
+    datamodel = SQLAInterface(AgencyCommissionRule)
+    route_base = "/agency-commission-rules"
+    list_title = export_title = "代理店手数料の規則"
+    show_title = "代理店手数料の規則"
+    add_title = "代理店手数料の規則の追加"
+    edit_title = "代理店手数料の規則の編集"
+    label_columns = {"agency": "代理店", "basis": "計算方法", "rate": "率（例 0.05 ＝ 5パーセント）", "amount": "カード1枚あたり（円）",
+                     "valid_from": "適用開始日", "valid_to": "適用終了日", "note": "備考"}
+    list_columns = ["agency", "basis", "rate", "amount", "valid_from", "valid_to", "note"]
+    add_columns = edit_columns = show_columns = ["agency", "basis", "rate", "amount", "valid_from", "valid_to", "note"]
+    search_columns = ["agency", "basis", "valid_from"]
+    base_order = ("valid_from", "asc")
+    description_columns = {"basis": "利用額（通行料金）の率・手数料の率・カード1枚あたりの月額",
+                           "valid_to": "空欄なら期限なし。改定するときは古い規則に終了日を入れ、新しい規則を追加します"}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "basis": SelectField("計算方法", choices=list(COMMISSION_BASES.items())),
+    }
+    formatters_columns = {"basis": lambda v: COMMISSION_BASES.get(v, v)}
+
+    def pre_add(self, item):
+        _check_commission_rule(item)
+
+    def pre_update(self, item):
+        try:
+            _check_commission_rule(item)
+        except Exception:
+            self.datamodel.session.rollback()
+            raise
+
+
+class AgencyCommissionView(BaseView):
+    """代理店手数料一覧 of a closed month (Excel), and its 総合振込 file."""
+
+    route_base = "/payments/agency-commissions"
+    default_view = "index"
+    base_permissions = ["can_list", "can_download"]
+    method_permission_name = {"index": "list", "download": "download", "transfer": "download"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        months = _closed_months()
+        month = _month_arg(months)
+        rows, error = [], None
+        if month:
+            try:
+                rows = commission_list_rows(month)
+            except DomainError as refused:
+                error = refused.message
+        return self.render_template("tollbook/payments_agency_commissions.html", month=month, months=months,
+                                    rows=rows, headers=commission_list_headers(), money=set(COMMISSION_MONEY),
+                                    error=error, profiles=all_profiles(), yen=yen, date_jp=date_jp, month_jp=month_jp)
+
+    @expose("/download/")
+    @has_access
+    def download(self):
+        return _xlsx_download(export_commission_list, "代理店手数料一覧", "AgencyCommissionView.index")
+
+    @expose("/transfer/")
+    @has_access
+    def transfer(self):
+        from app.domain.japanese_date import parse_date_input
+
+        month = _month_arg(_closed_months())
+        try:
+            day = parse_date_input(request.args.get("date", ""))
+            data, _, _ = agency_transfer_file(month, day, request.args.get("profile") or None)
+        except DomainError as error:
+            flash(Markup("<br>").join(line for line in error.message.split("\n") if line.strip()), "danger")
+            return redirect(url_for("AgencyCommissionView.index", month=month))
+        return _download(data, f"agency-transfer_{month}_{day:%Y%m%d}.txt", "application/octet-stream")

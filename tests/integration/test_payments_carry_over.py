@@ -139,3 +139,17 @@ def test_unpaid_screen_and_roles(db, results_in, client):
     client.post(f"/payments/unpaid/decide/{write_off.id}", data={"decision": "approve"})
     db.session.expire_all()
     assert db.session.get(WriteOff, write_off.id).status == "approved"
+
+
+def test_unpaid_list_excel(db, app, results_in, tmp_path, manager_client):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "unpaid.xlsx"
+    result = app.test_cli_runner().invoke(args=["etc", "export", "unpaid-list", "2026-10", "-o", str(out)])
+    assert result.exit_code == 0 and "2件" in result.output
+    book = load_workbook(out)
+    assert book.sheetnames == ["未収一覧 2026-10", "経過別"]
+    assert [c.value for c in book.worksheets[0][1]][:3] == ["組合員コード", "組合員名", "請求書番号"]
+    assert book.worksheets[0]["A2"].value == "M002" and book.worksheets[1]["A2"].value == "期日前"
+    download = manager_client.get("/payments/unpaid/download/?month=2026-10")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
