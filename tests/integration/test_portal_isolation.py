@@ -26,7 +26,8 @@ BACK_OFFICE_VIEWS = {
     "OperatorSettingsView", "UsageUploadView", "ImportBatchView", "UsageRecordView", "UnregisteredCardView",
     "UsageAlertView", "DuplicateUsageView", "OffMonthUsageView", "UnknownOperatorView", "ImportProfileView",
     "IcMasterView", "BillingView", "InvoiceView", "InvoiceListView", "IssuedDocumentView", "TariffRuleView",
-    "PortalLoginView", "CollectionProfileView", "DebitBatchView",
+    "PortalLoginView", "CollectionProfileView", "DebitBatchView", "PaymentListView", "DebitResultView",
+    "TransferReceiptView", "UnpaidView", "AgencyCommissionView", "AgencyCommissionRuleView",
     # the audit log and its export
     "AuditLogView",
     # FAB's security screens, its REST API (/api/v1/…) and utilities
