@@ -115,7 +115,7 @@ def test_write_off_needs_the_managers_approval_and_stops_the_carry(db, results_i
     db.session.expire_all()
     assert not any(l.kind == "carried_over" for l in invoice_of(db, m3, "2026-11").lines)
     assert receivable_of(october.id).state_name == "未収（償却済）"
-    entries = db.session.scalars(select(AuditLog).where(AuditLog.table_name == "write_off")).all()
+    entries = db.session.scalars(select(AuditLog).where(AuditLog.table_name == "write_off").order_by(AuditLog.id)).all()
     assert [(e.action, e.username) for e in entries] == [("create", "staff"), ("update", "manager")]
 
 
