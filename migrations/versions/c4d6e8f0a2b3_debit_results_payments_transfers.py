@@ -2,7 +2,7 @@
 result code of each debit record (issue 11 item 4).
 
 Revision ID: c4d6e8f0a2b3
-Revises: c9f3d5e7a2b4
+Revises: b9e2d4f6a8c1
 Create Date: 2026-11-30 00:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'c4d6e8f0a2b3'
-down_revision = 'c9f3d5e7a2b4'
+down_revision = 'b9e2d4f6a8c1'
 branch_labels = None
 depends_on = None
 
