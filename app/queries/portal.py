@@ -8,7 +8,7 @@ which the member was invoiced are listed by name only (「事務局にお問い�
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.domain.card_number import mask_card_number
@@ -20,9 +20,11 @@ PORTAL_MONTHS = 6
 KIND_ORDER = ("invoice", "card-statement", "usage-statement", "payment-notice")
 FORMATS = (PDF, XLSX)
 
-# Payment status of an invoice as the member reads it. Payments (入金・消込) are not in Tollbook yet:
-# until their results are imported every invoice reads UNCONFIRMED. The hook is `payment_statuses`.
-PAID, UNPAID, UNCONFIRMED, NOTHING_TO_PAY = "入金済み", "未入金", "入金確認前", "お支払いはありません"
+# Payment status of an invoice as the member reads it (payments: app/models/payment.py, docs/payments.md):
+# paid or partly paid from the payments recorded, unpaid once the bank's result says the debit failed,
+# else not confirmed yet (no result imported, or a transfer not yet matched).
+PAID, PARTLY_PAID, UNPAID, UNCONFIRMED, NOTHING_TO_PAY = (
+    "入金済み", "一部入金", "未入金", "入金確認前", "お支払いはありません")
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,32 @@ def window_months(session: Session) -> list[str]:
 
 
 def payment_statuses(session: Session, member_id: int, invoices: list[tuple[int, int]]) -> dict[int, str]:
-    """Payment status per invoice id ((id, total) pairs of this member's invoices).
+    """Payment status per invoice id ((id, total) pairs of this member's invoices), read for these ids and
+    this member only."""
+    from app.models.payment import DebitBatchItem, Payment
 
-    Hook for payments (入金・消込): once payment results are stored, read them here for these invoice
-    ids (scoped by member_id) and answer PAID / UNPAID. Until then every invoice with something to pay
-    is UNCONFIRMED."""
-    return {invoice_id: NOTHING_TO_PAY if total <= 0 else UNCONFIRMED for invoice_id, total in invoices}
+    ids = [invoice_id for invoice_id, _ in invoices]
+    if not ids:
+        return {}
+    received = dict(session.execute(
+        select(Payment.invoice_id, func.sum(Payment.amount))
+        .where(Payment.member_id == member_id, Payment.invoice_id.in_(ids)).group_by(Payment.invoice_id)).all())
+    failed = set(session.scalars(
+        select(DebitBatchItem.invoice_id)
+        .where(DebitBatchItem.member_id == member_id, DebitBatchItem.invoice_id.in_(ids),
+               DebitBatchItem.result_code.is_not(None), DebitBatchItem.result_code != "0")))
+    statuses = {}
+    for invoice_id, total in invoices:
+        paid = int(received.get(invoice_id) or 0)
+        if total <= 0:
+            statuses[invoice_id] = NOTHING_TO_PAY
+        elif paid >= total:
+            statuses[invoice_id] = PAID
+        elif paid > 0:
+            statuses[invoice_id] = PARTLY_PAID
+        else:
+            statuses[invoice_id] = UNPAID if invoice_id in failed else UNCONFIRMED
+    return statuses
 
 
 def portal_months(session: Session, member_id: int) -> list[PortalMonth]:

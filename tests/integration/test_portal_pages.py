@@ -71,7 +71,7 @@ def test_the_latest_invoice_total_debit_date_and_payment_status(client, db, tmp_
     page = client.get("/portal/").get_data(as_text=True)
     assert f"{invoice.total:,}円" in page
     assert "口座振替日" in page and invoice.debit_date.strftime("%Y/%m/%d") in page
-    assert "入金確認前" in page  # no payment results in Tollbook yet (docs/portal.md)
+    assert "入金確認前" in page  # no result imported, nothing received yet
     assert invoice.number in page
     # the invoice PDF opens in the browser; the Excel downloads, named in Japanese
     pdf = client.get(f"/portal/file/{data.a_tokens[('invoice', 'pdf')]}?open=1")
