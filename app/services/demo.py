@@ -206,5 +206,10 @@ def _demo_months(rng, cards, corporate, old_plates, spare, older: Month, newer: 
     run_billing(str(older))
     close_billing_run(str(older), "flask etc demo")
     run_billing(str(newer))
-    return (f"走行明細を取り込みました（{'、'.join(counts)}）。{older.label}分は締め済、"
+    # The closed month's 請求書・明細 as the close's background job would make them, so that the member
+    # portal (m0001) and the billing screen show documents at once.
+    from .documents.rendering import render_documents
+
+    rendered = render_documents(str(older), processes=2)
+    return (f"走行明細を取り込みました（{'、'.join(counts)}）。{older.label}分は締め済（帳票 {rendered.rendered:,}件）、"
             f"{newer.label}分は請求の下書きです（未登録カード・紛失後利用の確認が残っています）。")

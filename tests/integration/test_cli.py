@@ -105,6 +105,12 @@ def test_demo_loads_once(app, db):
     assert runs == {str(older): "closed", str(newer): "draft"}
     assert {b.usage_month for b in db.session.scalars(select(ImportBatch))} == {str(older), str(newer)}
     assert f"{older.label}分は締め済" in result.output and f"{newer.label}分は請求の下書き" in result.output
+    # the closed month's documents are there for the portal: four kinds × PDF and Excel per member
+    from app.models.document import RENDERED, IssuedDocument
+
+    rendered = db.session.scalar(select(func.count()).select_from(IssuedDocument).where(
+        IssuedDocument.month == str(older), IssuedDocument.status == RENDERED))
+    assert rendered == members * 8 and f"（帳票 {rendered:,}件）" in result.output
 
     def flagged(month, bit):
         return db.session.scalar(select(func.count()).select_from(UsageRecord).where(
