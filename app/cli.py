@@ -65,6 +65,34 @@ def init_command(admin_password):
         click.echo(f"管理者ユーザー {username} は作成済みです（パスワードは変更していません）。")
 
 
+@etc.command("backup", help="データベース（保存した帳票を含む）を1つのファイルにバックアップします。")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path):
+    from app.domain.errors import DomainError
+    from app.services.backup import backup
+
+    try:
+        click.echo(str(backup(path)))
+    except DomainError as error:
+        click.echo(error.message, err=True)
+        sys.exit(1)
+
+
+@etc.command("restore", help="flask etc backup で作ったファイルを空のデータベースに復元し、件数・金額・帳票のハッシュを確かめます。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(path):
+    from app.domain.errors import DomainError
+    from app.services.backup import restore
+
+    try:
+        click.echo(restore(path))
+    except DomainError as error:
+        click.echo(error.message, err=True)
+        sys.exit(1)
+
+
 @etc.command("unlock", help="ログインに続けて失敗してロックされたユーザーのロックを解除します。")
 @click.argument("username")
 @with_appcontext
