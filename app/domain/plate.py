@@ -69,3 +69,9 @@ def parse_plate(text: str) -> Plate:
     if not match:
         raise DomainError(f"車両番号「{text}」を読み取れません（例: 品川 300 あ 12-34）。", "plate")
     return make_plate(*match.groups())
+
+
+def squash_plate(text: str | None) -> str:
+    """A plate as written in a file or shown (品川 100 あ 12-34) without spaces and hyphens, for comparing
+    the plates of usage rows with the vehicles' plates."""
+    return re.sub(r"[\s\-]", "", text or "")

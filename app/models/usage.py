@@ -26,6 +26,13 @@ FLAG_NAMES = {FLAG_UNREGISTERED_CARD: "未登録カード", FLAG_USED_AFTER_LOSS
 NOT_BILLED_FLAGS = FLAG_SUSPECTED_DUPLICATE | FLAG_OFF_MONTH
 # flags the office must still act on (FLAG_CONFIRMED is a record of a decision, not a warning)
 ATTENTION_FLAGS = FLAG_UNREGISTERED_CARD | FLAG_USED_AFTER_LOSS | NOT_BILLED_FLAGS
+ALL_FLAGS = sum(FLAG_NAMES)
+
+
+def flag_values(bits: int) -> list[int]:
+    """Every flags value with one of `bits` set: `flags IN (…)` can use the (usage_month, flags) index,
+    `flags & bit` cannot."""
+    return [value for value in range(ALL_FLAGS + 1) if value & bits]
 
 # Where a row's road operator came from.
 OPERATOR_FROM_FILE, OPERATOR_FROM_IC, OPERATOR_FROM_STAFF = "file", "ic", "staff"
@@ -123,9 +130,8 @@ class ImportBatch(Model):
         session = object_session(self)
         if session is None or self.status != BATCH_ACTIVE:
             return 0
-        values = [v for v in range(sum(FLAG_NAMES) + 1) if v & ATTENTION_FLAGS]
         return session.scalar(select(func.count()).select_from(UsageRecord).where(
-            UsageRecord.usage_month == self.usage_month, UsageRecord.flags.in_(values),
+            UsageRecord.usage_month == self.usage_month, UsageRecord.flags.in_(flag_values(ATTENTION_FLAGS)),
             UsageRecord.batch_id == self.id)) or 0
 
     def status_name(self) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from app.domain import reconciliation
+from app.domain.reconciliation import payment_state
 from app.domain.card_number import mask_card_number
 from app.models import Card, Invoice, Member, Vehicle
 from app.models.billing import CLOSED, ISSUED, BillingRun
@@ -25,6 +27,9 @@ FORMATS = (PDF, XLSX)
 # else not confirmed yet (no result imported, or a transfer not yet matched).
 PAID, PARTLY_PAID, UNPAID, UNCONFIRMED, NOTHING_TO_PAY = (
     "入金済み", "一部入金", "未入金", "入金確認前", "お支払いはありません")
+# app.domain.reconciliation's states of an invoice with something to pay, in the member's words (過入金 reads
+# as paid: the office settles the difference).
+_MEMBER_WORDS = {reconciliation.PAID: PAID, reconciliation.OVERPAID: PAID, reconciliation.PARTLY_PAID: PARTLY_PAID}
 
 
 @dataclass(frozen=True)
@@ -85,15 +90,13 @@ def payment_statuses(session: Session, member_id: int, invoices: list[tuple[int,
                DebitBatchItem.result_code.is_not(None), DebitBatchItem.result_code != "0")))
     statuses = {}
     for invoice_id, total in invoices:
-        paid = int(received.get(invoice_id) or 0)
+        state = payment_state(int(total), int(received.get(invoice_id) or 0))  # the staff screens' rule
         if total <= 0:
             statuses[invoice_id] = NOTHING_TO_PAY
-        elif paid >= total:
-            statuses[invoice_id] = PAID
-        elif paid > 0:
-            statuses[invoice_id] = PARTLY_PAID
-        else:
+        elif state == reconciliation.UNPAID:
             statuses[invoice_id] = UNPAID if invoice_id in failed else UNCONFIRMED
+        else:
+            statuses[invoice_id] = _MEMBER_WORDS[state]
     return statuses
 
 

@@ -69,6 +69,15 @@ def expand(pattern: str) -> list[str]:
 
 
 def _menu_labels() -> dict[str, str]:
+    """name → menu label, made once per request (a role page prints hundreds of permissions)."""
+    from flask import g
+
+    if "menu_labels" not in g:
+        g.menu_labels = _walk_menu()
+    return g.menu_labels
+
+
+def _walk_menu() -> dict[str, str]:
     from app.extensions import appbuilder
 
     labels: dict[str, str] = {}

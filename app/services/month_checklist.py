@@ -7,7 +7,7 @@ counted together), one over its import batches, and the billing run's row with i
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from app.domain.month import Month
 from app.extensions import db
@@ -16,7 +16,9 @@ from app.models.billing import CLOSED, DRAFT
 from app.models.usage import (BATCH_ACTIVE, FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE, FLAG_UNREGISTERED_CARD,
                               FLAG_USED_AFTER_LOSS, ImportBatch, ImportProfile, UsageRecord)
 
+from .billing.inputs import active_batch_ids
 from .billing.review import draft_inputs_changed
+from .usage_rematch import flag_counts
 
 # Draft states as the checklist names them.
 NO_DRAFT, DRAFT_CURRENT, DRAFT_CHANGED, MONTH_CLOSED = "none", "current", "changed", "closed"
@@ -74,18 +76,13 @@ def month_checklist(month: str) -> MonthChecklist:
         .join(ImportProfile, ImportProfile.id == ImportBatch.profile_id)
         .where(ImportBatch.usage_month == month, ImportBatch.status == BATCH_ACTIVE)
         .group_by(ImportProfile.label).order_by(ImportProfile.label)))
+    batch_ids = active_batch_ids(month)
+    counts = flag_counts(month, batch_ids)
     u = UsageRecord.__table__.c
-
-    def flagged(bit):
-        return func.coalesce(func.sum(case((u.flags.op("&")(bit) != 0, 1), else_=0)), 0)
-
-    counts = session.execute(
-        select(flagged(FLAG_UNREGISTERED_CARD), flagged(FLAG_SUSPECTED_DUPLICATE), flagged(FLAG_USED_AFTER_LOSS),
-               flagged(FLAG_OFF_MONTH),
-               func.coalesce(func.sum(case((func.coalesce(u.road_operator, "") == "", 1), else_=0)), 0))
-        .where(u.usage_month == month,
-               u.batch_id.in_(select(ImportBatch.id).where(ImportBatch.status == BATCH_ACTIVE)))).one()
-    unregistered, duplicates, after_loss, off_month, unknown = (int(v) for v in counts)
+    unknown = session.scalar(select(func.count()).where(
+        u.usage_month == month, u.batch_id.in_(batch_ids), func.coalesce(u.road_operator, "") == "")) if batch_ids else 0
+    unregistered, duplicates = counts[FLAG_UNREGISTERED_CARD], counts[FLAG_SUSPECTED_DUPLICATE]
+    after_loss, off_month = counts[FLAG_USED_AFTER_LOSS], counts[FLAG_OFF_MONTH]
     run = session.scalar(select(BillingRun).where(BillingRun.month == month))
     if run is None:
         state = NO_DRAFT

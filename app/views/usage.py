@@ -24,6 +24,7 @@ from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.month import Month
 from app.domain.vehicle_class import VEHICLE_CLASSES
+from app.domain.plate import squash_plate
 from app.domain.usage_format import fits_mask, is_masked, plate_serial_of
 from app.exports.excel import workbook_bytes
 from app.extensions import db
@@ -605,24 +606,20 @@ def _assignment_doubts(card, group, plates: list[str]) -> list[str]:
     if card.valid_until and last and last > card.valid_until:
         doubts.append(f"カード {card} の有効期限（{card.valid_until:%Y/%m/%d}）より後の走行があります"
                       f"（最後の走行 {last:%Y/%m/%d}）。")
-    seen = {_squash(p) for p in plates if p}
-    serials = {plate_serial_of(p) for p in plates if _squash(p).isdigit()}
+    seen = {squash_plate(p) for p in plates if p}
+    serials = {plate_serial_of(p) for p in plates if squash_plate(p).isdigit()}
     if card.vehicle is not None and seen:
         plate = card.vehicle.plate_text()
-        if _squash(plate) not in seen and card.vehicle.plate_serial not in serials:
+        if squash_plate(plate) not in seen and card.vehicle.plate_serial not in serials:
             doubts.append(f"カード {card} の車両（{plate}）は、明細の車両番号（{'、'.join(plates)}）と違います。")
     return doubts
-
-
-def _squash(text: str | None) -> str:
-    return re.sub(r"[\s\-]", "", text or "")
 
 
 def _card_choices(number: str, plates: list[str]):
     """Cards to choose from: first those whose vehicle carries a plate seen in the rows or whose
     number is close (same first 15 digits), then every other card."""
-    seen = {_squash(p) for p in plates}
-    serials_only = {plate_serial_of(p) for p in plates if _squash(p).isdigit()}  # 利用照会 writes '5050' only
+    seen = {squash_plate(p) for p in plates}
+    serials_only = {plate_serial_of(p) for p in plates if squash_plate(p).isdigit()}  # 利用照会 writes '5050' only
     suggested, others = [], []
     rows = db.session.execute(select(Card, Member, Vehicle).join(Member, Member.id == Card.member_id)
                               .outerjoin(Vehicle, Vehicle.id == Card.vehicle_id).order_by(Member.code, Card.number))
@@ -632,7 +629,7 @@ def _card_choices(number: str, plates: list[str]):
         choice = (card.id, label)
         close = fits_mask(number, card.number) if is_masked(number) else card.number[:15] == number[:15]
         same_serial = vehicle is not None and vehicle.plate_serial in serials_only
-        if (plate and _squash(plate) in seen) or same_serial or close:
+        if (plate and squash_plate(plate) in seen) or same_serial or close:
             suggested.append(choice)
         else:
             others.append(choice)

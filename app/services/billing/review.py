@@ -22,6 +22,7 @@ from app.models.usage import (FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLICATE, FLAG_UNR
                               NOT_BILLED_FLAGS, UsageRecord)
 
 from ..tariff import rules_ending_without_successor, rules_for_month
+from ..usage_rematch import flag_counts
 from .inputs import active_batch_ids, active_cards, input_stamp, usage_groups
 
 _invoice = Invoice.__table__
@@ -136,12 +137,9 @@ def billing_warnings(month: str, cards_in_force: dict | None = None, groups: lis
     unregistered = no_member = after_loss = duplicates = off_month = no_operator = 0
     if batch_ids:
         in_month = (u.usage_month == month, u.batch_id.in_(batch_ids))
-        for flags, rows in session.execute(select(u.flags, func.count()).where(*in_month, u.flags > 0)
-                                           .group_by(u.flags)):
-            unregistered += rows if flags & FLAG_UNREGISTERED_CARD else 0
-            after_loss += rows if flags & FLAG_USED_AFTER_LOSS else 0
-            duplicates += rows if flags & FLAG_SUSPECTED_DUPLICATE else 0
-            off_month += rows if flags & FLAG_OFF_MONTH else 0
+        counts = flag_counts(month, batch_ids)
+        unregistered, after_loss = counts[FLAG_UNREGISTERED_CARD], counts[FLAG_USED_AFTER_LOSS]
+        duplicates, off_month = counts[FLAG_SUSPECTED_DUPLICATE], counts[FLAG_OFF_MONTH]
         # 道路事業者不明 on a corporate card: its NEXCO discount would silently be 0 (issue 7 item 1). Rows
         # not withheld (重複の疑い, 期ずれ) with a card: those with a member are the billable rows, i.e. the
         # usage groups; those without one are read through the member index with the rows lacking a member.
