@@ -50,20 +50,21 @@ def actor_label(actor) -> str:
 
 
 def _user_names() -> dict[str, str]:
-    """login name → 'first last', read once per request (keyed by the request: tests and CLI share one
-    application context, and so one `g`, across many requests)."""
+    """login name → 'first last', read once per request. Kept in the request's environ, not in `g`
+    keyed by id(request): tests and CLI share one application context across many requests, and a
+    freed request's id is reused by the next one, which then read a stale cache (CI, 2026-11-30)."""
     if not has_app_context():
         return {}
-    key = id(request._get_current_object()) if has_request_context() else None
-    cached = g.get("user_names")
-    if cached is None or cached[0] != key:
-        from app.extensions import appbuilder
+    if has_request_context() and "tollbook.user_names" in request.environ:
+        return request.environ["tollbook.user_names"]
+    from app.extensions import appbuilder
 
-        try:
-            users = db.session.query(appbuilder.sm.user_model).all()
-            names = {u.username: f"{u.first_name or ''} {u.last_name or ''}".strip() or u.username for u in users}
-        except Exception:  # noqa: BLE001  (no user table yet)
-            db.session.rollback()
-            names = {}
-        g.user_names = cached = (key, names)
-    return cached[1]
+    try:
+        users = db.session.query(appbuilder.sm.user_model).all()
+        names = {u.username: f"{u.first_name or ''} {u.last_name or ''}".strip() or u.username for u in users}
+    except Exception:  # noqa: BLE001  (no user table yet)
+        db.session.rollback()
+        names = {}
+    if has_request_context():
+        request.environ["tollbook.user_names"] = names
+    return names
