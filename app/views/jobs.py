@@ -5,17 +5,25 @@ showed nothing): the view saves the upload, registers a job and starts the impor
 inside an app context and acting as the uploader (records and audit entries say who). The page
 polls a status URL (JSON) and then opens a result page.
 
-Job status lives in a small in-process dict guarded by a lock: Tollbook runs as one process
-(`python run.py`: one process, several threads). With several worker processes a status request
-could reach a process that does not know the job; such a deployment would need the status in the
-database instead. One import of each kind runs at a time (claim() refuses a second one).
+The job's status is a small JSON file under the instance folder (instance/jobs/<kind>/<id>.json),
+not a dict of this process: the production server (`make serve`, gunicorn) runs several worker
+processes, and the page's next poll may reach another one. Not in the database: on SQLite the import
+holds the write lock for its whole transaction, so progress written there would wait for the import
+itself. One import of each kind runs at a time: claim() checks and registers under a file lock
+(fcntl.flock) that every worker process and thread takes. A job whose process died (kill -9, a
+restarted worker) is shown as interrupted: its import's transaction was never committed.
 """
+import fcntl
+import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 from app.services.actor import acting_as
 
@@ -25,7 +33,11 @@ RUNNING, DONE, REFUSED, FAILED = "running", "done", "refused", "failed"
 STATE_NAMES = {RUNNING: "取込中", DONE: "取込完了", REFUSED: "取り込めませんでした", FAILED: "エラー"}
 KEEP_SECONDS = 6 * 3600
 KEEP_JOBS = 50
+PROGRESS_WRITE_SECONDS = 0.25  # progress (not a change of state) is written at most this often
 UNEXPECTED = "取込中に予期しないエラーが発生しました。何も登録していません。管理者に連絡してください。"
+INTERRUPTED = ("取込が中断されました（サーバーの再起動など）。何も登録していません。"
+               "もう一度取り込んでください。")
+_HOST = socket.gethostname()
 
 
 class JobRefused(Exception):
@@ -37,51 +49,137 @@ class JobRefused(Exception):
         self.values = values
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class JobRegistry:
-    """The jobs of one kind of import."""
+    """The jobs of one kind of import, shared by the server's processes through files."""
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.jobs: dict[str, dict] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the threads of this process; the file lock serves the processes
+        self._written: dict[str, float] = {}
+        self._pending: dict[str, dict] = {}
 
-    def update(self, job_id: str, **values):
+    def folder(self, app=None) -> Path:
+        from flask import current_app
+
+        app = app or current_app
+        folder = Path(app.config.get("JOB_STATUS_DIR") or Path(app.instance_path) / "jobs") / self.kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @contextmanager
+    def _locked(self, folder: Path):
+        with self.lock, open(folder / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _read(path: Path) -> dict | None:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @staticmethod
+    def _write(folder: Path, job: dict):
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".job-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(job, out, ensure_ascii=False)
+        os.replace(temporary, folder / f"{job['id']}.json")
+
+    def _checked(self, folder: Path, job: dict) -> dict:
+        """A running job whose process is gone on this host is interrupted (its transaction never committed)."""
+        if job["state"] == RUNNING and job.get("host") == _HOST and not _alive(job.get("pid") or 0):
+            job.update(state=FAILED, message=INTERRUPTED, errors=[], finished=time.time())
+            self._write(folder, job)
+        return job
+
+    def _jobs(self, folder: Path) -> list[dict]:
+        jobs = (self._read(path) for path in folder.glob("*.json"))
+        return [self._checked(folder, job) for job in jobs if job is not None]
+
+    def update(self, job_id: str, app=None, **values):
+        """Progress alone is written at most every PROGRESS_WRITE_SECONDS (a file replace per row block
+        would cost the import); what was held back goes with the next write."""
+        now = time.monotonic()
         with self.lock:
-            if job_id in self.jobs:
-                self.jobs[job_id].update(values)
+            pending = self._pending.setdefault(job_id, {})
+            pending.update(values)
+            if "state" not in values and "finished" not in values \
+                    and now - self._written.get(job_id, 0.0) < PROGRESS_WRITE_SECONDS:
+                return
+            values = self._pending.pop(job_id)
+        folder = self.folder(app)
+        with self._locked(folder):
+            job = self._read(folder / f"{job_id}.json")
+            if job is None:
+                return
+            job.update(values)
+            self._write(folder, job)
+            self._written[job_id] = now
 
     def get(self, job_id: str) -> dict | None:
-        with self.lock:
-            job = self.jobs.get(job_id)
-            return dict(job) if job else None
+        folder = self.folder()
+        if not job_id or not job_id.replace("-", "").isalnum():
+            return None
+        with self._locked(folder):
+            job = self._read(folder / f"{job_id}.json")
+            return self._checked(folder, job) if job else None
 
     def running(self) -> dict | None:
-        with self.lock:
-            return next((dict(j) for j in self.jobs.values() if j["state"] == RUNNING), None)
+        folder = self.folder()
+        with self._locked(folder):
+            return next((j for j in self._jobs(folder) if j["state"] == RUNNING), None)
 
     def claim(self, job_id: str, job: dict) -> dict | None:
-        """Register a new running job unless one runs already; returns the running one (not registered then).
-        Registered BEFORE the upload is copied: copying a large file takes a while, and a second
-        upload arriving meanwhile must see this one (checking first and registering after let both through)."""
-        with self.lock:
-            running = next((dict(j) for j in self.jobs.values() if j["state"] == RUNNING), None)
+        """Register a new running job unless one runs already (in any process); returns the running one
+        (not registered then). Registered BEFORE the upload is copied: copying a large file takes a
+        while, and a second upload arriving meanwhile must see this one (checking first and registering
+        after let both through)."""
+        folder = self.folder()
+        with self._locked(folder):
+            running = next((j for j in self._jobs(folder) if j["state"] == RUNNING), None)
             if running is not None:
                 return running
-            self.jobs[job_id] = {"id": job_id, **job, "state": RUNNING, "bytes_done": 0, "bytes_total": 0,
+            self._write(folder, {"id": job_id, **job, "state": RUNNING, "bytes_done": 0, "bytes_total": 0,
                                  "rows": 0, "started": time.time(), "finished": None, "summary": None,
-                                 "errors": [], "message": ""}
+                                 "errors": [], "message": "", "pid": os.getpid(), "host": _HOST})
             return None
 
     def forget(self, job_id: str):
-        with self.lock:
-            self.jobs.pop(job_id, None)
+        folder = self.folder()
+        with self._locked(folder):
+            (folder / f"{job_id}.json").unlink(missing_ok=True)
+            self._written.pop(job_id, None)
+
+    def clear(self):
+        """For tests: no jobs of this kind."""
+        folder = self.folder()
+        with self._locked(folder):
+            for path in folder.glob("*.json"):
+                path.unlink(missing_ok=True)
+            self._written.clear()
 
     def prune(self):
-        with self.lock:
+        folder = self.folder()
+        with self._locked(folder):
             now = time.time()
-            finished = sorted((j for j in self.jobs.values() if j["state"] != RUNNING), key=lambda j: j["started"])
+            finished = sorted((j for j in self._jobs(folder) if j["state"] != RUNNING), key=lambda j: j["started"])
             for job in finished[:-KEEP_JOBS] + [j for j in finished if now - j["started"] > KEEP_SECONDS]:
-                self.jobs.pop(job["id"], None)
+                (folder / f"{job['id']}.json").unlink(missing_ok=True)
+                self._written.pop(job["id"], None)
 
     def start(self, app, job_id: str, work, username: str, user_id: int | None, cleanup=None):
         """Run `work(progress)` in a daemon thread. `work` returns the job fields of a finished
@@ -96,16 +194,18 @@ class JobRegistry:
         try:
             with app.app_context(), acting_as(username, user_id):
                 try:
-                    values = work(lambda **fields: self.update(job_id, **fields))
+                    values = work(lambda **fields: self.update(job_id, app, **fields))
                 except JobRefused as refused:
-                    self.update(job_id, state=REFUSED, message=refused.message, **refused.values)
+                    self.update(job_id, app, state=REFUSED, message=refused.message, **refused.values)
                 except Exception:  # noqa: BLE001  shown as a Japanese message; the log keeps the trace
                     log.exception("%s import job %s failed", self.kind, job_id)
-                    self.update(job_id, state=FAILED, errors=[], message=UNEXPECTED)
+                    self.update(job_id, app, state=FAILED, errors=[], message=UNEXPECTED)
                 else:
-                    self.update(job_id, state=DONE, **values)
+                    self.update(job_id, app, state=DONE, **values)
         finally:
-            self.update(job_id, finished=time.time())
+            self.update(job_id, app, finished=time.time())
+            self._written.pop(job_id, None)
+            self._pending.pop(job_id, None)
             if cleanup is not None:
                 try:
                     cleanup()

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 ERROR_HEADERS = ("ファイル", "行", "列", "値", "内容")
 
 _registry = JobRegistry("usage")
-_jobs, _lock, get_job = _registry.jobs, _registry.lock, _registry.get
+get_job, clear_jobs = _registry.get, _registry.clear
 __all__ = ["DONE", "FAILED", "REFUSED", "RUNNING", "UsageUploadView", "get_job"]
 
 

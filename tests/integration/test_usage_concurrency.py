@@ -61,8 +61,7 @@ def test_a_second_upload_while_the_first_is_still_being_copied_is_refused(app, d
     from app.views import jobs, usage_upload
     from ..conftest import STAFF_PASSWORD, login
 
-    with usage_upload._lock:
-        usage_upload._jobs.clear()
+    usage_upload.clear_jobs()
     copying, release = threading.Event(), threading.Event()
     real_copy = shutil.copyfileobj
     calls = []

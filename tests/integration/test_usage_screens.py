@@ -44,8 +44,7 @@ def usage(db):
     from app.services.profiles import ensure_shipped_profiles, shipped_profiles
     from app.views import usage_upload
 
-    with usage_upload._lock:
-        usage_upload._jobs.clear()
+    usage_upload.clear_jobs()
     shipped = [spec["name"] for spec in shipped_profiles()]
     db.session.execute(delete(ImportProfile).where(ImportProfile.name.not_in(shipped)))
     db.session.commit()
