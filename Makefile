@@ -13,8 +13,9 @@ run: setup
 	@echo "Tollbook: http://127.0.0.1:5000 を開き、上に表示したユーザーでログインしてください。終了は Ctrl+C。"
 	@.venv/bin/python run.py
 
-# Production: Waitress, TOLLBOOK_ENV=production. Refuses to start without SECRET_KEY in the environment
-# (docs/security.md). Run `TOLLBOOK_ENV=production $(FLASK) etc init` once first (marks the database as production).
+# Production: gunicorn (gunicorn.conf.py: WORKERS=3 processes × THREADS=4, the scheduler in one of them, JSON logs),
+# TOLLBOOK_ENV=production. Refuses to start without SECRET_KEY in the environment (docs/security.md). Run
+# `TOLLBOOK_ENV=production $(FLASK) etc init` once first (marks the database as production). docs/operations.md.
 serve: setup
 	@TOLLBOOK_ENV=production .venv/bin/python run.py
 

@@ -132,3 +132,8 @@ MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT") or 10)
 MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS") or 5)
 MAIL_RETRY_MINUTES = os.environ.get("MAIL_RETRY_MINUTES") or "1,5,30,120"  # wait after the 1st, 2nd, … failure
 MAIL_JOB_MAX_WAIT_MINUTES = int(os.environ.get("MAIL_JOB_MAX_WAIT_MINUTES") or 180)
+
+# Logs (app/observability.py): LOG_FORMAT=json (make serve) or text puts one handler on stderr with the request
+# id on every line; unset (make run, tests) leaves Python's and Flask's defaults alone.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -57,6 +57,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
         install_member_guard(app)
     install_audit_listeners()
+    from .observability import configure_logging, install_request_ids, register_health
+
+    if app.config.get("LOG_FORMAT"):  # set by make serve (json); tests keep pytest's log capture
+        configure_logging(app)
+    install_request_ids(app)
+    register_health(app)
 
     from .cli import etc
 
