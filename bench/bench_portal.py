@@ -7,7 +7,7 @@
    every other document holds a few placeholder bytes (the rows and indexes are full size, the file is not
    hundreds of gigabytes). 50 members get a portal login (`create_login`, the production scrypt hash).
 2. The production server command of the README (`make serve`: TOLLBOOK_ENV=production python run.py,
-   Waitress, THREADS=8) on 127.0.0.1, with its own SECRET_KEY and the per-address login limit raised
+   gunicorn, WORKERS=3 × THREADS=4 by default) on 127.0.0.1, with its own SECRET_KEY and the per-address login limit raised
    (AUTH_RATE_LIMIT: all 50 members log in from one address).
 3. Load from another process: 50 concurrent members (one thread and one keep-alive connection each) log in,
    then each makes ROUNDS rounds of: the document list (/portal/documents/), then one of its PDFs. Bounded:
@@ -285,7 +285,7 @@ def _phase(port: int, logins: list[str], rounds: int, think: float, static: bool
         pass
     for thread in threads:
         thread.join()
-    for client in clients:  # Waitress takes 100 connections at most (connection_limit): free them
+    for client in clients:  # free the server's connections before the next phase
         client.connection.close()
     if errors:
         raise SystemExit("負荷試験でエラー: " + "; ".join(errors[:10]))
@@ -302,11 +302,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(path: Path, threads: int):
+def serve(path: Path, threads: int, workers: int):
     port = free_port()
     env = dict(os.environ, TOLLBOOK_ENV="production", SECRET_KEY=secrets.token_hex(32),
                DATABASE_URL=f"sqlite:///{path}", TOLLBOOK_INSTANCE=str(OUT / "instance-portal"), PORT=str(port),
-               THREADS=str(threads), AUTH_RATE_LIMIT="100000 per minute", DOCUMENTS_RENDER_AFTER_CLOSE="0")
+               THREADS=str(threads), WORKERS=str(workers), AUTH_RATE_LIMIT="100000 per minute", DOCUMENTS_RENDER_AFTER_CLOSE="0")
     log = open(OUT / "bench_portal_server.log", "wb")  # the server's own messages (errors, tracebacks)
     server = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
@@ -328,7 +328,8 @@ def main():
     parser.add_argument("--months", type=int, default=60)
     parser.add_argument("--users", type=int, default=50, help="concurrent members")
     parser.add_argument("--rounds", type=int, default=20, help="list + PDF rounds per member")
-    parser.add_argument("--threads", type=int, default=8, help="Waitress threads (THREADS)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (THREADS)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (WORKERS)")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause before each request while browsing (s)")
     parser.add_argument("--prepare-only", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="keep the database of the last run")
@@ -355,14 +356,15 @@ def main():
           f"DB {path.stat().st_size / 1e9:.1f} GB", flush=True)
     if args.prepare_only:
         return
-    server, port = serve(path, args.threads)
+    server, port = serve(path, args.threads, args.workers)
     try:
         result = run_load(port, data["logins"][:args.users], args.rounds, args.think)
     finally:
         server.terminate()
         server.wait(timeout=30)
     result["data"] = {k: v for k, v in data.items() if k != "logins"}
-    result["server"] = f"make serve (TOLLBOOK_ENV=production python run.py, Waitress, THREADS={args.threads}), SQLite"
+    result["server"] = (f"make serve (TOLLBOOK_ENV=production python run.py, gunicorn, WORKERS={args.workers} × "
+                        f"THREADS={args.threads}), SQLite")
     (OUT / "bench_portal.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
     labels = (("list_page", "帳票一覧 /portal/documents/"), ("pdf", "PDF /portal/file/…"),
               ("portal_requests", "一覧+PDF 合計"), ("static_file", "静的ファイル /static/css/portal.css"))

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Card, CardEvent, Member, OperatorSettings, Vehicle
 
 # One PDF rendered inside a web request: ≈0.2 s a page on the 2-core reference machine, so 200 forms
-# hold a Waitress thread for about 40 s. More than that: `flask etc forms` (docs/forms.md).
+# hold a server thread for about 40 s. More than that: `flask etc forms` (docs/forms.md).
 MAX_FORMS_PER_DOWNLOAD = 200
 
 

@@ -37,7 +37,7 @@ BACK_OFFICE_VIEWS = {
 }
 # Reached by anybody (the start page sends members to the portal).
 PUBLIC = {"static", "appbuilder.static", "TollbookAuthDBView.login", "TollbookAuthDBView.logout",
-          "TollbookIndexView.index"}
+          "TollbookIndexView.index", "health"}
 # A member's own password change: sent to the portal's page.
 REDIRECTED_TO_PORTAL = {"TollbookResetMyPasswordView.this_form_get", "TollbookResetMyPasswordView.this_form_post"}
 PORTAL_PAGES = {"PortalView.index", "PortalView.documents", "PortalView.cards", "PortalView.password"}

@@ -1,0 +1,152 @@
+"""Issue 13 item 6: the production server (`make serve`: gunicorn, several workers), the health endpoint,
+request ids and structured logs."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import text
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_health_says_ok_without_login_or_session(client, db):
+    sessions = db.session.execute(text("SELECT COUNT(*) FROM http_session")).scalar()
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "schema": "current"}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers  # a monitor polling every few seconds makes no sessions
+    db.session.rollback()
+    assert db.session.execute(text("SELECT COUNT(*) FROM http_session")).scalar() == sessions
+
+
+def test_health_is_503_when_the_schema_is_not_the_codes(client, monkeypatch):
+    from app import observability
+
+    monkeypatch.setattr(observability, "_code_head", lambda directory: "ffffffffffff")
+    response = client.get("/health")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error" and body["schema"] == "outdated" and "flask db upgrade" in body["message"]
+
+
+def test_a_sane_request_id_from_the_proxy_is_kept_else_one_is_made(client):
+    kept = client.get("/login/", headers={"X-Request-ID": "proxy-7f3a9c21"})
+    assert kept.headers["X-Request-ID"] == "proxy-7f3a9c21"
+    for offered in ("", "short", "a b c d e f g h", "x" * 65, "abc;Set-Cookie: y", "../../etc/passwd"):
+        made = client.get("/login/", headers={"X-Request-ID": offered} if offered else {})
+        assert len(made.headers["X-Request-ID"]) == 32 and made.headers["X-Request-ID"] != offered
+    assert client.get("/login/").headers["X-Request-ID"] != client.get("/login/").headers["X-Request-ID"]
+
+
+LOGS = r"""
+import json, logging, sys
+from app import create_app
+app = create_app()
+@app.get("/_log_test")
+def log_test():
+    logging.getLogger("app.services.example").warning("取込ファイルを確認しました")
+    return "ok"
+client = app.test_client()
+response = client.get("/_log_test", headers={"X-Request-ID": "req-12345678"})
+print(response.headers["X-Request-ID"], flush=True)
+logging.getLogger("app.jobs.example").info("定期処理を開始しました")
+"""
+
+
+def test_logs_are_json_lines_carrying_the_request_id(tmp_path):
+    env = {**os.environ, "LOG_FORMAT": "json", "TOLLBOOK_INSTANCE": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    env.pop("TEST_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", LOGS], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    by_message = {line["message"]: line for line in lines}
+    warning = by_message["取込ファイルを確認しました"]
+    assert warning["level"] == "WARNING" and warning["logger"] == "app.services.example"
+    assert warning["request_id"] == "req-12345678" == done.stdout.strip()
+    assert warning["time"].endswith("+09:00")  # Japan time, as the office reads it
+    access = next(line for line in lines if line["logger"] == "tollbook.access")
+    assert access["request_id"] == "req-12345678" and access["path"] == "/_log_test" and access["status"] == 200
+    assert by_message["定期処理を開始しました"]["request_id"] == "-"  # outside a request
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture()
+def production_server(tmp_path, db):
+    """`make serve`'s command (TOLLBOOK_ENV=production python run.py) on the test database, 2 workers."""
+    port = _free_port()
+    env = {**os.environ, "TOLLBOOK_ENV": "production", "SECRET_KEY": "s" * 64, "PORT": str(port),
+           "WORKERS": "2", "THREADS": "2", "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+           "TOLLBOOK_INSTANCE": str(tmp_path)}
+    env.pop("TEST_DATABASE_URL", None)
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "run.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/health", timeout=10).status_code == 200:
+                break
+        except (requests.ConnectionError, requests.Timeout):  # the workers are still booting
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+        time.sleep(0.3)
+    yield server, base, tmp_path / "server.log"
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+def test_make_serve_runs_gunicorn_workers_and_replaces_a_killed_one(production_server):
+    server, base, log = production_server
+    response = requests.get(f"{base}/login/", timeout=10)
+    assert response.status_code == 200 and response.headers["Server"] == "gunicorn"
+    assert "ログイン" in response.text and response.headers["X-Request-ID"]
+    deadline = time.monotonic() + 30
+    while len(workers := _children(server.pid)) < 2:  # workers boot one after the other
+        assert time.monotonic() < deadline, workers
+        time.sleep(0.2)
+    assert len(workers) == 2
+    victim = sorted(workers)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while True:  # the master boots a new worker; the site keeps answering meanwhile
+        assert requests.get(f"{base}/health", timeout=10).json()["status"] == "ok"
+        now = _children(server.pid)
+        if len(now) == 2 and victim not in now:
+            break
+        assert time.monotonic() < deadline, now
+        time.sleep(0.3)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert any(line.get("path") == "/login/" and line.get("request_id") == response.headers["X-Request-ID"]
+               for line in lines)
