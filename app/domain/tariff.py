@@ -179,3 +179,23 @@ def describe_kept_rule(kept: dict) -> str:
     params = "、".join(f"{PARAMETER_TITLES.get(key, key)} {value(key, raw)}" for key, raw in kept["params"].items())
     rounding = ROUNDING_NAMES.get(kept.get("rounding"), kept.get("rounding") or "")
     return f"{kept['label']}（{period}）: {params}・端数{rounding}"
+
+
+def revised(old: Rule, starts: dt.date, params: dict, label: str, scope: Scope, rounding: str,
+            later: list[Rule] = ()) -> tuple[Rule, Rule]:
+    """改定 (issue 9 item 16): the version `old` ends the day before `starts` and a new version of the same
+    rule starts that day with the new values (and keeps the old version's end, if it had one). `later`: the
+    rule's versions after `old`; a revision is made on the newest version, so that no third version is
+    overlapped. Errors are Japanese and name the field (DomainError.field)."""
+    if later:
+        raise DomainError(f"この規則には {later[0].valid_from:%Y/%m/%d} からの新しい版があります。最新の版を改定してください。",
+                          "valid_from")
+    if starts <= old.valid_from:
+        raise DomainError(f"改定日は今の版の有効開始日（{old.valid_from:%Y/%m/%d}）より後の日にしてください。", "valid_from")
+    if old.valid_to is not None and starts > old.valid_to:
+        raise DomainError(f"今の版は {old.valid_to:%Y/%m/%d} で終わっています。改定日はそれまでの日にしてください。",
+                          "valid_from")
+    ended = Rule(old.rule_id, old.type, old.label, old.valid_from, starts - dt.timedelta(days=1), old.params,
+                 old.scope, old.rounding)
+    new = Rule(old.rule_id, old.type, label or old.label, starts, old.valid_to, params, scope, rounding)
+    return ended, new

@@ -35,8 +35,9 @@ USAGE_READ_MENUS = ("Usage|ImportBatches|UsageRecords|UnregisteredCards|UsageAle
                     "|OffMonthUsage|DuplicateUsage|UnknownOperators")
 USAGE_MENUS = f"{USAGE_READ_MENUS}|UsageUpload"
 MASTER_READ_MENUS = MASTER_MENUS.replace("|MasterImport", "")  # managers read; they do not import
-# 請求 (app/views/billing*.py): staff edit the tariff, run drafts, register corrections; the manager
-# reads everything and closes the month (can_close on BillingView: nobody else but the admin).
+# 請求 (app/views/billing*.py): staff run drafts and register corrections and read the tariff; the
+# manager changes the tariff (add, edit, 改定, YAML upload: issue 9 item 16), reads everything else and
+# closes the month (can_close on BillingView: nobody else but the admin).
 BILLING_MENUS = "Billing|BillingRuns|Invoices|InvoiceList|Tariff|IssuedDocuments"
 BILLING_STAFF = [
     ["BillingView$", "can_(list|show|run)$"],
@@ -44,7 +45,7 @@ BILLING_STAFF = [
     ["InvoiceListView$", "can_(list|download)$"],
     # 発行済み帳票 (app/views/documents.py): search, downloads, start rendering what is missing
     ["IssuedDocumentView$", "can_(list|download|render)$"],
-    ["TariffRuleView$", "can_(list|show|add|edit|delete|export|download|upload)$"],
+    ["TariffRuleView$", "can_(list|show|export|download)$"],
     [f"({BILLING_MENUS})$", "menu_access$"],
 ]
 BILLING_MANAGER = [
@@ -52,7 +53,7 @@ BILLING_MANAGER = [
     ["InvoiceView$", "can_(list|show|export)$"],
     ["InvoiceListView$", "can_(list|download)$"],
     ["IssuedDocumentView$", "can_(list|download|render)$"],
-    ["TariffRuleView$", "can_(list|show|export|download)$"],
+    ["TariffRuleView$", "can_(list|show|add|edit|delete|export|download|upload|revise)$"],
     [f"({BILLING_MENUS})$", "menu_access$"],
 ]
 # 入金 (app/views/payments.py): staff keep the collection profiles and produce the debit files; the

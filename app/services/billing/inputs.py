@@ -250,8 +250,10 @@ def _member_infos(member_ids: set) -> dict[int, MemberInfo]:
     return infos
 
 
-def gather(month: str, reissue_of: Invoice | None = None) -> Inputs:
-    rules = rules_for_month(month)
+def gather(month: str, reissue_of: Invoice | None = None, rules=None) -> Inputs:
+    """The month's inputs. `rules`: the rule versions to bill with, instead of the stored ones (the
+    tariff revision's preview computes the month with the revised tariff without saving it)."""
+    rules = rules_for_month(month) if rules is None else rules
     non_taxable = [NonTaxableUsage(r) for r in rules if r.type == NonTaxableUsage.name]
     groups = usage_groups(month, non_taxable)
     usage = member_usages(groups, non_taxable)
