@@ -75,9 +75,9 @@ def ensure_rule_deletable(row: TariffRule) -> None:
     """A closed month never changes (architecture.md): the rule versions it was billed with stay."""
     months = closed_months_using(row)
     if months:
-        shown = "、".join(months[:3]) + ("…" if len(months) > 3 else "")
-        raise DomainError(f"この規則（{row.rule_id}、{row.valid_from}〜）は締め済みの月（{shown}）の請求に"
-                          "使われているため削除できません。使わなくなった規則は valid_to（適用終了日）を入れてください。")
+        shown = "、".join(Month.of(m).label for m in months[:3]) + ("…" if len(months) > 3 else "")
+        raise DomainError(f"この規則（{row.label}、{row.valid_from:%Y/%m/%d}〜）は締め済みの月（{shown}）の請求に"
+                          "使われているため削除できません。料率を変えるときは「改定」、使わなくなった規則は有効終了日を入れてください。")
 
 
 def _closed_rules_dropped(rules: list[Rule]) -> list[str]:

@@ -60,7 +60,9 @@ def _requested_type() -> str | None:
     if wanted in RULE_TYPES:
         return wanted
     editing = g.get("tollbook_editing")
-    return editing.type if editing is not None else None
+    if request.endpoint == "TariffRuleView.edit" and isinstance(editing, TariffRule):
+        return editing.type
+    return None
 
 
 class _FormOfType:
@@ -79,7 +81,7 @@ class _FormOfType:
             form.fill_from(obj)
         form.version_problems = _version_problems
         editing = g.get("tollbook_editing")
-        if self.mode == "edit" and editing is not None:
+        if self.mode == "edit" and isinstance(editing, TariffRule):
             form.existing_rule_id = editing.rule_id
         return form
 

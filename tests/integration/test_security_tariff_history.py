@@ -7,7 +7,8 @@ import yaml
 from sqlalchemy import func, select
 
 from app.models.tariff import TariffRule
-from tests.integration.test_billing_screens import billing, closed  # noqa: F401  (fixtures)
+from tests.conftest import MANAGER_PASSWORD
+from tests.integration.test_billing_screens import billing, closed, relogin  # noqa: F401  (fixtures)
 from tests.integration.test_security_deletes import flashes
 
 
@@ -17,14 +18,16 @@ def _fee_rule(db):
 
 
 def test_a_rule_used_by_a_closed_month_cannot_be_deleted(client, db, closed):
+    relogin(client, "manager", MANAGER_PASSWORD)  # the tariff is changed by 責任者 and 管理者
     rule = _fee_rule(db)
     page = client.post(f"/tariff/delete/{rule.id}", follow_redirects=True).get_data(as_text=True)
-    assert any(f"この規則（{rule.rule_id}、{rule.valid_from}〜）は締め済みの月（2026-10）の請求に使われているため削除できません。"
-               in text for text in flashes(page)), flashes(page)
+    assert any(f"この規則（{rule.label}、{rule.valid_from:%Y/%m/%d}〜）は締め済みの月（2026年10月）の請求に使われているため"
+               "削除できません。" in text for text in flashes(page)), flashes(page)
     assert _fee_rule(db) is not None
 
 
 def test_an_import_may_not_drop_a_closed_months_rule(client, db, closed):
+    relogin(client, "manager", MANAGER_PASSWORD)
     exported = client.get("/tariff/yaml/").get_data(as_text=True)
     count = db.session.scalar(select(func.count()).select_from(TariffRule))
     data = yaml.safe_load(exported)
@@ -41,8 +44,8 @@ def test_an_import_may_not_drop_a_closed_months_rule(client, db, closed):
     assert db.session.scalar(select(func.count()).select_from(TariffRule)) == count
 
 
-def test_a_rule_no_closed_month_used_can_be_deleted(staff_client, db, billing):
+def test_a_rule_no_closed_month_used_can_be_deleted(manager_client, db, billing):
     rule = _fee_rule(db)
-    staff_client.post(f"/tariff/delete/{rule.id}", follow_redirects=True)
+    manager_client.post(f"/tariff/delete/{rule.id}", follow_redirects=True)
     db.session.rollback()
     assert db.session.get(TariffRule, rule.id) is None

@@ -189,3 +189,30 @@ def test_staff_reads_the_tariff_but_cannot_change_it(client, db, billing):
 
     relogin(client, "manager", MANAGER_PASSWORD)
     assert client.get(f"/tariff/revise/{row.id}").status_code == 200
+
+
+def test_no_code_names_on_the_tariff_screens(client, db, billing):
+    """Issue 9 item 11: every tariff page of every rule of the default tariff, each type's add form, a
+    revision's preview and the errors, with no rule code, parameter key or JSON (the export keeps them)."""
+    from app.domain.tariff import RULE_TYPES
+    from tests.integration.test_japanese_ui import code_names_on
+
+    relogin(client, "admin", ADMIN_PASSWORD)
+    urls = ["/tariff/list/", "/tariff/add", *(f"/tariff/add?type={name}" for name in RULE_TYPES)]
+    for row in db.session.scalars(select(TariffRule)):
+        urls += [f"/tariff/show/{row.id}", f"/tariff/edit/{row.id}", f"/tariff/revise/{row.id}",
+                 f"/tariff/versions/{row.id}"]
+    failures = []
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.get_data(as_text=True)
+        failures += [f"{url}: {problem}" for problem in code_names_on(page)]
+        assert "JSON" not in text_of(page), url
+    row = _rule(db, "member_monthly")
+    pages = {"preview": _revise(client, row.id, "770", "2026/10/01", "preview"),
+             "error": _revise(client, row.id, "-1", "1999/01/01", "preview"),
+             "refused": _revise(client, row.id, "770", "1999/01/01", "preview")}
+    for name, response in pages.items():
+        failures += [f"{name}: {problem}" for problem in code_names_on(response.get_data(as_text=True))]
+    assert not failures, "\n".join(failures)
