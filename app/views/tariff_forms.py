@@ -32,6 +32,9 @@ METHOD_NAMES = {"pass_through": "道路事業者の車両単位割引の一定�
                 "table": "利用額に応じた率で割引（段階の表）"}
 assert set(METHOD_NAMES) == set(METHODS)
 MONTH_NAMES = {month: f"{month}月" for month in range(1, 13)}
+# The choice that sets nothing (every card; the default road category): a value of its own, since select2
+# shows an empty value as its placeholder instead of the choice's name.
+ANY = "-"
 
 
 def _number(text: str) -> Decimal:
@@ -223,8 +226,8 @@ def _param_field(key: str, required: bool):
         "road_operator": lambda: StringField("道路事業者（前方一致）", [Optional(), Length(max=60)],
                                              widget=BS3TextFieldWidget(),
                                              description="例: NEXCO（NEXCO東日本・中日本・西日本に当たります）。空欄ならすべての行。"),
-        "road_category": lambda: SelectField("道路区分", choices=[("", "高速国道（指定なし）")] + list(ROAD_CATEGORIES.items()),
-                                             validators=[Optional()], widget=Select2Widget()),
+        "road_category": lambda: SelectField("道路区分", choices=[(ANY, "高速国道（指定なし）")] + list(ROAD_CATEGORIES.items()),
+                                             default=ANY, validators=[Optional()], widget=Select2Widget()),
     }
     if key == "match":
         return {f"match_{part}": ListTextField(name, [Optional()], description="、で区切って複数書けます。")
@@ -249,8 +252,8 @@ def _common_fields(mode: str) -> dict:
         "type": HiddenField(),
         "label": StringField("名称", [InputRequired(), Length(max=100)], widget=BS3TextFieldWidget(),
                              description="請求書の明細に出る名前（例: 事務手数料（クレジットカード））"),
-        "scope_card_kind": SelectField("対象のカード", choices=[("", "すべてのカード")] + list(CARD_KINDS.items()),
-                                       validators=[Optional()], widget=Select2Widget()),
+        "scope_card_kind": SelectField("対象のカード", choices=[(ANY, "すべてのカード")] + list(CARD_KINDS.items()),
+                                       default=ANY, validators=[Optional()], widget=Select2Widget()),
         "scope_member_code": StringField(SCOPE_KEYS["member_code"], [Optional(), Length(max=20)],
                                          widget=BS3TextFieldWidget(), description="1組合員だけに当てるとき（空欄なら全組合員）"),
         "scope_member_group": StringField(SCOPE_KEYS["member_group"], [Optional(), Length(max=50)],
@@ -314,7 +317,7 @@ class TariffTypeForm(DynamicForm):
             self.valid_from.data, self.valid_to.data = row.valid_from, row.valid_to
             self.ended.data = bool(params.get("ended"))
         for key, name in SCOPE_FIELDS.items():
-            getattr(self, name).data = (row.scope or {}).get(key) or ""
+            getattr(self, name).data = (row.scope or {}).get(key) or (ANY if key == "card_kind" else "")
         match = params.get("match") or {}
         for name in self.param_names:
             if name.startswith("match_"):
@@ -330,7 +333,7 @@ class TariffTypeForm(DynamicForm):
         params, match = {}, {}
         for name in self.param_names:
             value = getattr(self, name).data
-            if value in (None, "", []):
+            if value in (None, "", [], ANY):
                 continue
             if name.startswith("match_"):
                 match[name[len("match_"):]] = value
@@ -349,7 +352,7 @@ class TariffTypeForm(DynamicForm):
 
     def scope(self) -> dict:
         return {key: getattr(self, name).data.strip() for key, name in SCOPE_FIELDS.items()
-                if (getattr(self, name).data or "").strip()}
+                if (getattr(self, name).data or "").strip() not in ("", ANY)}
 
     def rule_data(self, rule_id: str) -> dict:
         data = {"id": rule_id or "new", "type": self.rule_type, "label": self.label.data,

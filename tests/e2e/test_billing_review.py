@@ -144,28 +144,29 @@ def test_staff_runs_the_draft_and_the_manager_reviews_and_closes(page, db, month
     page.screenshot(path=str(artifacts / "billing8_invoices.png"), full_page=True)
 
 
-def test_staff_edits_a_tariff_rule_and_reads_the_json_error(page, db, artifacts):
+def test_manager_edits_a_tariff_rule_and_reads_the_error(page, db, artifacts):
+    """The rule's own form (率 in %), an error in Japanese on the field, then saved."""
     from app.models.tariff import TariffRule
     from app.services.tariff import ensure_default_tariff
 
     ensure_default_tariff()
     rule_id = db.session.scalar(select(TariffRule.id).where(TariffRule.rule_id == "credit_usage_fee"))
     db.session.rollback()
-    log_in(page, "staff", STAFF_PASSWORD)
+    log_in(page, "manager", MANAGER_PASSWORD)
     page.goto("/tariff/list/")
     expect(page.locator("#tariff-yaml-download")).to_have_text(re.compile("YAMLで書き出し"))
     expect(page.get_by_role("cell", name="事務手数料（クレジットカード）", exact=True)).to_be_visible()
     page.screenshot(path=str(artifacts / "billing5_tariff_list.png"), full_page=True)
 
     page.goto(f"/tariff/edit/{rule_id}")
-    params = page.locator("textarea#params")
-    expect(params).to_contain_text('"rate": "0.02"')
-    params.fill('{"rate": "8%"}')
+    rate = page.locator("input#rate")
+    expect(rate).to_have_value("2")
+    rate.fill("八")
     page.get_by_role("button", name="保存").click()
     page.wait_for_load_state()
-    expect(page.locator(".alert-danger", has_text="率は小数で書いてください")).to_be_visible()
+    expect(page.locator(".alert-danger", has_text="率は % の数で入力してください")).to_be_visible()
     page.screenshot(path=str(artifacts / "billing6_tariff_error.png"), full_page=True)
-    params.fill('{"rate": "0.08"}')
+    page.locator("input#rate").fill("8")
     page.get_by_role("button", name="保存").click()
     page.wait_for_load_state()
     expect(page.locator(".alert-success").first).to_be_visible()
