@@ -21,6 +21,8 @@ from app.services.road_operators import resolve_road_operators
 from app.services.profiles import PROFILE_FIELDS, copy_profiles
 from app.services.uploads import display_name
 
+from .profile_fields import AliasesField, ClassCodesField, ColumnsField, aliases_text, class_codes_text, columns_table
+
 from .base import TollbookModelView
 
 FILE_TYPES = {"csv": "CSV（カンマ区切り）", "fixed": "固定長"}
@@ -31,38 +33,12 @@ TIME_EXAMPLES = {"HH:MM": "06:12", "HHMM": "0612", "HHMMSS": "061200", "HH:MM:SS
 DISCOUNT_SIGNS = {"negative": "マイナスで記載（例: -1360）", "positive": "プラスで記載（例: 1360）"}
 REGIONS = {"rural": "地方部", "urban": "大都市近郊"}
 
-FIELDS_HELP = "、".join(f"{name}（{label}{'・必須' if name in REQUIRED else ''}）" for name, label in FIELDS.items())
 COLUMNS_HELP = (
-    "項目名 → ファイルの列 を JSON で書きます。CSV は見出しの文字（または0から数えた列番号）、"
-    "固定長は [開始バイト位置, バイト数]。金額を合計する列は並べて書きます（例: [[99, 6], [105, 6]]）。"
-    f"使える項目名: {FIELDS_HELP}。"
-    '例: {"card_number": "ＥＴＣカード番号", "exit_date": "利用年月日（至）", "amount_billed": "通行料金"}'
+    "項目ごとに、ファイルのどの列から読むかを入力します（必須: "
+    + "・".join(FIELDS[name] for name in REQUIRED) + "。ファイルにない項目は空欄）。"
+    "CSV は列見出しの文字（例: 通行料金）か、左から0で数えた列番号。固定長は行の先頭を0とした開始位置（バイト）とバイト数。"
+    "金額を足し合わせる列は ＋ でつなぎます（CSV: 高速料金＋一般料金、固定長: 開始位置 99＋105・バイト数 6＋6）。"
 )
-
-
-class JSONTextField(TextAreaField):
-    """A JSON value edited as text: shown indented, read back with json.loads (errors in Japanese)."""
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        if self.data in (None, ""):
-            return ""
-        return json.dumps(self.data, ensure_ascii=False, indent=2)
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        text = (valuelist[0] or "").strip()
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = json.loads(text)
-        except ValueError as error:
-            self.data = None
-            raise ValueError(f"JSON として読めません（{error.lineno}行目 {error.colno}文字目）。"
-                             "文字列は \"…\"、区切りは , で書いてください。") from None
 
 
 def _spec_ok(spec, file_type: str) -> bool:
@@ -84,10 +60,10 @@ def _spec_ok(spec, file_type: str) -> bool:
 def check_columns(form, field):
     data = field.data
     if not isinstance(data, dict) or not data:
-        raise ValidationError("{ } で囲んだ JSON オブジェクト（項目名: 列 の組）で書いてください。")
+        raise ValidationError("列の対応を入力してください（必須: " + "・".join(FIELDS[n] for n in REQUIRED) + "）。")
     unknown = [name for name in data if name not in FIELDS]
     if unknown:
-        raise ValidationError(f"項目名「{'、'.join(unknown)}」は使えません。使える項目名: {'、'.join(FIELDS)}")
+        raise ValidationError(f"読めない項目があります（{len(unknown)}件）。")
     missing = [FIELDS[name] for name in REQUIRED if name not in data]
     if missing:
         raise ValidationError(f"必須の項目がありません: {'、'.join(missing)}")
@@ -95,16 +71,8 @@ def check_columns(form, field):
     file_type = file_type.data if file_type is not None else "csv"
     wrong = [FIELDS[name] for name, spec in data.items() if not _spec_ok(spec, file_type)]
     if wrong:
-        how = "[開始バイト位置, バイト数]" if file_type == "fixed" else "見出しの文字か列番号"
+        how = "開始位置とバイト数" if file_type == "fixed" else "見出しの文字か列番号"
         raise ValidationError(f"列の書き方が違います（{how}）: {'、'.join(wrong)}")
-
-
-def check_class_codes(form, field):
-    data = field.data
-    if data is None:
-        return
-    if not isinstance(data, dict) or not all(isinstance(v, int) and 1 <= v <= 5 for v in data.values()):
-        raise ValidationError('ファイルの車種コード → 車種区分(1〜5) の JSON で書いてください（例: {"01": 1, "02": 2}）。')
 
 
 def _verified_badge(value):
@@ -114,42 +82,29 @@ def _verified_badge(value):
                   '未検証</span>')
 
 
-def check_header_aliases(form, field):
-    data = field.data
-    if data is None:
-        return
-    if not isinstance(data, dict) or not all(isinstance(k, str) and k and isinstance(v, str)
-                                             for k, v in data.items()):
-        raise ValidationError('ファイルの見出しの書き方 → 取込形式の書き方 の JSON で書いてください'
-                              '（例: {"（入）": "（自）", "時刻": "時分"}）。')
-
-
 def _profile_form_fields():
     return {
         "name": StringField("名前", validators=[InputRequired(), Regexp(
             r"^[A-Za-z0-9_.\-]+$", message="名前は半角英数字と - _ . で入力してください（例: etc-meisai-2）。")],
-            description="取込やコマンド（flask etc import --format 名前）で使う名前。半角英数字と - _ ."),
+            description="取込のコマンドやファイルで形式を見分ける記号。半角英数字と - _ ."),
         "file_type": SelectField("ファイルの種類", choices=list(FILE_TYPES.items())),
         "encoding": SelectField("文字コード", choices=list(ENCODINGS.items())),
         "header_rows": IntegerField("見出しの行数", default=1, validators=[InputRequired(), NumberRange(min=0, max=20)],
                                     description="データの前にある行の数（見出しがなければ 0）"),
-        "columns": JSONTextField("列の対応（JSON）", validators=[check_columns], description=COLUMNS_HELP,
-                                 render_kw={"rows": 16, "style": "font-family:monospace"}),
+        "columns": ColumnsField("列の対応", validators=[check_columns], description=COLUMNS_HELP),
         "date_format": SelectField("日付の形式", choices=[(f, f"{f}（例: {DATE_EXAMPLES.get(f, '')}）")
                                                       for f in DATE_FORMATS]),
         "time_format": SelectField("時刻の形式", choices=[(f, f"{f}（例: {TIME_EXAMPLES.get(f, '')}）")
                                                       for f in TIME_FORMATS]),
         "discount_sign": SelectField("割引額の符号", choices=list(DISCOUNT_SIGNS.items()),
                                      description="ファイルで割引額がどう書かれているか"),
-        "vehicle_class_codes": JSONTextField("車種コードの対応（JSON）", validators=[Optional(), check_class_codes],
-                                             description='車種が 1〜5 でないファイルのみ。例: {"01": 1, "02": 2}',
-                                             render_kw={"rows": 3, "style": "font-family:monospace"}),
+        "vehicle_class_codes": ClassCodesField("車種コードの対応",
+                                               description="ファイルの車種が 1〜5 でないときだけ、車種区分ごとにファイル上のコードを入力します（例: 普通車 01）。"),
         "road_operator": StringField("道路事業者（固定）", validators=[Optional()],
                                      description="ファイルに道路事業者の列がないとき、全行に入れる名前（例: NEXCO）"),
-        "header_aliases": JSONTextField("見出しの言い換え（JSON）", validators=[Optional(), check_header_aliases],
-                                        description='実ファイルで見出しの書き方が違うとき。例: {"（入）": "（自）", "時刻": "時分"}。'
-                                                    "全角・半角の違い（ＩＣ と IC）は言い換えなしで同じとみなします。",
-                                        render_kw={"rows": 3, "style": "font-family:monospace"}),
+        "header_aliases": AliasesField("見出しの言い換え",
+                                       description="実ファイルで見出しの書き方が違うとき（例: （入） → （自）、時刻 → 時分）。"
+                                                   "全角・半角の違い（ＩＣ と IC）は言い換えなしで同じとみなします。"),
         "peak_time_remark": StringField("平日朝夕の印（備考）", validators=[Optional()],
                                         description="備考にこの語（; 区切りの1つ）がある明細を平日朝夕の走行とします（例: （朝夕））"),
         "layout_verified": BooleanField("レイアウト検証済",
@@ -171,19 +126,20 @@ class ImportProfileView(TollbookModelView):
     list_template = "tollbook/usage_profile_list.html"
     label_columns = {
         "name": "名前", "label": "表示名", "file_type": "ファイルの種類", "encoding": "文字コード",
-        "header_rows": "見出しの行数", "columns": "列の対応（JSON）", "date_format": "日付の形式",
-        "time_format": "時刻の形式", "discount_sign": "割引額の符号", "vehicle_class_codes": "車種コードの対応（JSON）",
+        "header_rows": "見出しの行数", "columns": "列の対応", "date_format": "日付の形式",
+        "time_format": "時刻の形式", "discount_sign": "割引額の符号", "vehicle_class_codes": "車種コードの対応",
         "road_operator": "道路事業者（固定）", "layout_verified": "レイアウト", "note": "メモ",
-        "header_aliases": "見出しの言い換え（JSON）", "peak_time_remark": "平日朝夕の印（備考）",
+        "header_aliases": "見出しの言い換え", "peak_time_remark": "平日朝夕の印（備考）",
         "updated_at": "更新日時",
     }
     list_columns = ["name", "label", "file_type", "encoding", "date_format", "layout_verified"]
-    show_columns = ["name", "label", "layout_verified", "note", "file_type", "encoding", "header_rows", "columns",
+    show_columns = ["label", "name", "layout_verified", "note", "file_type", "encoding", "header_rows", "columns",
                     "header_aliases", "date_format", "time_format", "discount_sign", "vehicle_class_codes",
                     "road_operator", "peak_time_remark"]
     add_columns = edit_columns = ["name", *PROFILE_FIELDS]
     search_columns = ["name", "label", "file_type", "layout_verified"]
-    export_columns = ["name", "label", "file_type", "encoding", "header_rows", "date_format", "time_format",
+    # The Excel file keeps the column mapping as JSON (for whoever keeps the profiles as files).
+    export_columns = ["name", "label", "file_type", "encoding", "header_rows", "columns", "date_format", "time_format",
                       "discount_sign", "road_operator", "layout_verified", "note"]
     base_order = ("id", "asc")
     add_form_extra_fields = edit_form_extra_fields = _profile_form_fields()
@@ -194,13 +150,31 @@ class ImportProfileView(TollbookModelView):
         "file_type": lambda v: FILE_TYPES.get(v, v),
         "encoding": lambda v: ENCODINGS.get(v, v),
         "discount_sign": lambda v: DISCOUNT_SIGNS.get(v, v),
-        "columns": lambda v: Markup("<pre>{}</pre>").format(json.dumps(v, ensure_ascii=False, indent=2)) if v else "",
-        "vehicle_class_codes": lambda v: Markup("<code>{}</code>").format(json.dumps(v, ensure_ascii=False)) if v else "",
-        "header_aliases": lambda v: Markup("<code>{}</code>").format(json.dumps(v, ensure_ascii=False)) if v else "",
+        "vehicle_class_codes": class_codes_text,
+        "header_aliases": aliases_text,
         "note": lambda v: v or "",
     }
 
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        """As FAB's, with the column mapping as a table of items (CSV: header or number; fixed: positions)."""
+        widgets = widgets or {}
+        widgets["show"] = self.show_widget(
+            pk=pk, label_columns=self.label_columns, include_columns=self.show_columns,
+            value_columns=self.datamodel.get_values_item(item, self.show_columns),
+            formatters_columns={**self.formatters_columns,
+                                "columns": lambda v: columns_table(v, item.file_type) if v else ""},
+            actions=actions or self.actions, fieldsets=show_fieldsets or self.show_fieldsets,
+            modelview_name=self.__class__.__name__)
+        return widgets
+
+    def prefill_form(self, form, pk):
+        """A fixed-width profile shows its columns as 開始位置・バイト数."""
+        item = self.datamodel.get(pk)
+        form.columns.fixed_hint = item is not None and item.file_type == "fixed"
+
     def _export_value(self, item, column):
+        if column == "columns":
+            return json.dumps(item.columns, ensure_ascii=False) if item.columns else ""
         if column == "layout_verified":
             return "検証済" if item.layout_verified else "未検証"
         if column == "file_type":

@@ -434,17 +434,12 @@ def test_code_name_checker_finds_them():
         "snake_case word 'can_list'", "snake_case word 'fee_reissue'", "view class 'CardView'"]
 
 
-# Still written as JSON with field codes (issue 9 item 16 gives the tariff its own forms; the import
-# profile's column mapping is next). Listed so that no other screen gains a code name meanwhile.
-STILL_CODE_NAMES = ("/importprofileview/add", "/importprofileview/edit/", "/importprofileview/show/")
-
-
 def test_no_code_names_on_any_page_of_any_role(app, client, data):
     """Every page the admin reaches (every screen of every role)."""
     failures: list[str] = []
     login(client, "admin", ADMIN_PASSWORD)
     for url in admin_pages(app):
-        if url.startswith("/portal") or url.startswith(STILL_CODE_NAMES):
+        if url.startswith("/portal"):
             continue
         response = client.get(url)
         failures += [f"{url}: {problem}" for problem in code_names_on(response.get_data(as_text=True))]

@@ -434,22 +434,75 @@ def test_copy_a_profile_and_validate_its_columns(staff_client, db, usage):
     form = {"name": "etc-meisai-copy", "label": "コピー", "file_type": "csv", "encoding": "utf-8",
             "header_rows": "1", "date_format": "YYYY/MM/DD", "time_format": "HH:MM", "discount_sign": "positive",
             "layout_verified": "y"}
-    for columns, message in (("{card_number: 1}", "JSON として読めません"),
-                             ('["a"]', "JSON オブジェクト"),
-                             ('{"card_number": "番号", "exit_date": "日", "amount_billed": "料金", "foo": "x"}',
-                              "項目名「foo」は使えません"),
-                             ('{"card_number": "番号"}', "必須の項目がありません: 利用日（出口）、通行料金")):
-        page = staff_client.post(f"/importprofileview/edit/{copy.id}", data=dict(form, columns=columns))
-        assert message in page.get_data(as_text=True), columns
-    columns = '{"card_number": "番号", "exit_date": "日", "amount_billed": "料金"}'
-    staff_client.post(f"/importprofileview/edit/{copy.id}", data=dict(form, columns=columns), follow_redirects=True)
+    def columns(**typed):
+        return {f"columns-{key}-csv": value for key, value in typed.items()}
+
+    for typed, message in (({}, "列の対応を入力してください（必須: カード番号・利用日（出口）・通行料金）"),
+                           ({"card_number": "番号"}, "必須の項目がありません: 利用日（出口）、通行料金"),
+                           ({"card_number": "番号", "exit_date": "日", "amount_billed": "料金: "},
+                            "通行料金: 「料金:」は「種類: 見出し」の形で書いてください")):
+        page = staff_client.post(f"/importprofileview/edit/{copy.id}", data=dict(form, **columns(**typed)))
+        assert message in page.get_data(as_text=True), typed
+    staff_client.post(f"/importprofileview/edit/{copy.id}", data=dict(form, **columns(
+        card_number="番号", exit_date="日", amount_billed="料金", discount="割引1＋割引2", plate="3")),
+        follow_redirects=True)
     saved = db.session.get(ImportProfile, copy.id)
     db.session.refresh(saved)
-    assert saved.columns == {"card_number": "番号", "exit_date": "日", "amount_billed": "料金"}
+    assert saved.columns == {"card_number": "番号", "exit_date": "日", "amount_billed": "料金",
+                             "discount": ["割引1", "割引2"], "plate": 3}
     assert (saved.encoding, saved.discount_sign) == ("utf-8", "positive")
     db.session.rollback()
     help_text = staff_client.get(f"/importprofileview/edit/{copy.id}").get_data(as_text=True)
-    assert "card_number（カード番号・必須）" in help_text and "マイナスで記載" in help_text
+    assert "カード番号" in help_text and "マイナスで記載" in help_text and "JSON" not in help_text
+    assert 'name="columns-discount-csv" value="割引1＋割引2"' in help_text
+
+
+def test_a_fixed_width_profile_reads_positions_and_bytes(staff_client, db, usage):
+    fixed = db.session.scalar(select(ImportProfile).where(ImportProfile.name == "nexco-fixed"))
+    db.session.rollback()
+    page = staff_client.get(f"/importprofileview/edit/{fixed.id}").get_data(as_text=True)
+    assert 'name="columns-amount_billed-start" value="99＋105＋111"' in page
+    assert 'name="columns-amount_billed-width" value="6＋6＋6"' in page
+    assert 'name="vehicle_class_codes-1" value="01"' in page
+    shown = staff_client.get(f"/importprofileview/show/{fixed.id}").get_data(as_text=True)
+    assert "開始位置 99＋105＋111・6＋6＋6バイト" in shown and "01 → 普通車" in shown
+
+    page = staff_client.post(f"/importprofileview/action/copy/{fixed.id}", follow_redirects=True)
+    copy = db.session.scalar(select(ImportProfile).where(ImportProfile.name == "nexco-fixed-copy"))
+    db.session.rollback()
+    form = {"name": "nexco-fixed-copy", "label": "固定長コピー", "file_type": "fixed", "encoding": "cp932",
+            "header_rows": "0", "date_format": "YYYYMMDD", "time_format": "HHMMSS", "discount_sign": "positive",
+            "columns-card_number-start": "10", "columns-card_number-width": "15",
+            "columns-exit_date-start": "30", "columns-exit_date-width": "8",
+            "columns-amount_billed-start": "99＋105", "columns-amount_billed-width": "6",
+            "vehicle_class_codes-1": "01、11", "vehicle_class_codes-2": "02",
+            "header_aliases-from": ["（入）", ""], "header_aliases-to": ["（自）", ""]}
+    page = staff_client.post(f"/importprofileview/edit/{copy.id}", data=form).get_data(as_text=True)
+    assert "通行料金: 開始位置とバイト数を同じ数だけ入力してください。" in page
+    form["columns-amount_billed-width"] = "6＋6"
+    staff_client.post(f"/importprofileview/edit/{copy.id}", data=form, follow_redirects=True)
+    saved = db.session.get(ImportProfile, copy.id)
+    db.session.refresh(saved)
+    assert saved.columns == {"card_number": [10, 15], "exit_date": [30, 8], "amount_billed": [[99, 6], [105, 6]]}
+    assert saved.vehicle_class_codes == {"01": 1, "11": 1, "02": 2}
+    assert saved.header_aliases == {"（入）": "（自）"}
+    db.session.rollback()
+
+
+def test_no_code_names_or_json_on_the_profile_screens(staff_client, db, usage):
+    """Issue 9 item 11: the shipped profiles' pages show items in Japanese, no field codes, no JSON."""
+    from tests.integration.test_japanese_ui import code_names_on
+
+    urls = ["/importprofileview/add", "/importprofileview/list/"]
+    for profile_id in db.session.scalars(select(ImportProfile.id)):
+        urls += [f"/importprofileview/show/{profile_id}", f"/importprofileview/edit/{profile_id}"]
+    db.session.rollback()
+    assert len(urls) >= 8
+    for url in urls:
+        page = staff_client.get(url).get_data(as_text=True)
+        assert not code_names_on(page), (url, code_names_on(page))
+        visible = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", page, flags=re.S))
+        assert "JSON" not in visible and "amount_billed" not in visible, url
 
 
 def test_ic_master_csv_upload(staff_client, db, usage):
