@@ -242,8 +242,7 @@ class TariffRuleView(TollbookModelView):
                           f"{added.valid_from:%Y/%m/%d} からが新しい版です。", "success")
                     return redirect(url_for("TariffRuleView.versions", pk=added.id))
                 preview = preview_revision(row.id, revision)
-            except DomainError as error:
-                db.session.rollback()
+            except DomainError as error:  # nothing was written (revise_rule's unit of work rolled back)
                 field = getattr(form, error.field or "valid_from", form.valid_from)
                 field.errors = [*field.errors, error.message.replace("%", "%%")]
         return self.render_template("tollbook/billing_tariff_revise.html", title=f"料金表の改定（{row.label}）",
