@@ -345,10 +345,13 @@ def test_the_same_rows_in_one_file_or_split_across_files_bill_the_same(db, runne
     assert september.total == october.total and september.operator_discount_total == october.operator_discount_total
 
 
-def test_the_tariff_form_lists_each_types_items_from_its_class(staff_client):
-    page = staff_client.get("/tariff/add").get_data(as_text=True)
-    assert "不課税の利用（関空橋税など） match・amount_per_row（任意）" in page
-    assert "契約単位割引（道路事業者） threshold_total・threshold_average・rate・road_operator（任意）・road_category（任意）" in page
+def test_the_tariff_form_lists_each_types_items_from_its_class(manager_client):
+    """Each type's form has a labelled field for each item of its class (required and optional)."""
+    page = manager_client.get("/tariff/add?type=non_taxable_usage").get_data(as_text=True)
+    assert "IC名（入口・出口）" in page and "備考に含まれる語" in page and "1件あたりの不課税額（円）" in page
+    page = manager_client.get("/tariff/add?type=contract_discount").get_data(as_text=True)
+    for label in ("合計の基準額（円）", "1台あたり平均の基準額（円）", "率（％）", "道路事業者（前方一致）", "道路区分"):
+        assert label in page, label
 
 
 def test_reissuing_a_credit_that_was_carried_does_not_carry_it_twice(db, runner, tmp_path):
