@@ -49,8 +49,8 @@ def _version_problems(data: dict) -> list[str]:
                 problems.append(f"この規則には有効開始日 {data['valid_from']:%Y/%m/%d} の版がすでにあります。"
                                 "その版を編集するか、別の有効開始日にしてください。")
             else:
-                problems.append(japanese_message(error).replace(f"規則 {data['id']}", "この規則").replace(
-                    f"規則 {data['id']}（", "この規則（"))
+                error = error.replace("前の版に ended: true を書いてください", "前の版の「この版で規則を終える」に印を付けてください")
+                problems.append(japanese_message(error).replace(f"規則 {data['id']}", "この規則"))
         return problems
     return []
 

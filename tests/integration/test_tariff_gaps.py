@@ -70,9 +70,10 @@ def test_the_edit_screen_refuses_a_gap_too(admin_client, db, tmp_path):
                                                       TariffRule.valid_to.is_(None)))
     page = admin_client.post(f"/tariff/edit/{later.id}", data={
         "rule_id": "member_monthly", "type": "member_monthly_fee", "label": "組合員管理料",
-        "valid_from": "2026-12-01", "valid_to": "", "params": '{"amount": 660}', "scope": "{}",
-        "rounding": "floor"}, follow_redirects=True).get_data(as_text=True)
+        "valid_from": "2026-12-01", "valid_to": "", "amount": "660", "rounding": "floor"},
+        follow_redirects=True).get_data(as_text=True)
     assert "2026年10月〜2026年11月に有効な版がありません" in page
+    assert "前の版の「この版で規則を終える」に印を付けてください" in page
     db.session.expire_all()
     assert str(db.session.get(TariffRule, later.id).valid_from) == "2026-10-01"
 
