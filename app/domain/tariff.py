@@ -6,6 +6,8 @@ month is always billed with the rules valid in that month: `rules_for(month)`. T
 documented in docs/tariff.md.
 """
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -140,20 +142,38 @@ def json_ready(value):
     return value
 
 
-def line_rule_params(rule_id: str | None, rules: list[Rule]) -> list[dict] | None:
-    """The rule versions an invoice line was computed with, as the line keeps them (issue 8 item 15):
-    a rule may be corrected after its month closed, and the closed invoice must still say which
-    parameters, rounding and version (valid_from) it was billed with. A line made of two rules
-    ('ruleA+ruleB', member_discount.py) keeps both; a line without a rule (adjustment, carried credit)
-    keeps nothing."""
-    if not rule_id:
-        return None
-    by_id = {rule.rule_id: rule for rule in rules}
-    kept = [{"id": rule.rule_id, "label": rule.label, "type": rule.type, "valid_from": str(rule.valid_from),
+def kept_rule_versions(rules: list[Rule]) -> list[dict]:
+    """The rule versions a month's invoices are computed with, as they are kept (issue 8 item 15): a
+    rule may be corrected after its month closed, and the closed invoice must still say which
+    parameters, rounding and version (valid_from) it was billed with. Kept once per draft (the
+    kept_rule_versions table, content-addressed), not once per line; each line finds its own by its
+    rule id (kept_for_line)."""
+    return [{"id": rule.rule_id, "label": rule.label, "type": rule.type, "valid_from": str(rule.valid_from),
              "valid_to": str(rule.valid_to) if rule.valid_to else None, "params": json_ready(dict(rule.params)),
              "rounding": rule.rounding}
-            for rule in (by_id.get(part) for part in rule_id.split("+")) if rule is not None]
-    return kept or None
+            for rule in rules]
+
+
+def kept_digest(versions: list[dict]) -> str:
+    """The SHA-256 that names kept rule versions: of their JSON with sorted keys, no spaces, UTF-8."""
+    text = json.dumps(versions, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def kept_for_line(rule_id: str | None, kept: list[dict] | None) -> list[dict] | None:
+    """The kept rule versions (kept_rule_versions) a line with `rule_id` was computed with: a line made
+    of two rules ('ruleA+ruleB', member_discount.py) has both; a line without a rule (usage, adjustment,
+    carried credit) has none."""
+    if not rule_id or not kept:
+        return None
+    by_id = {version["id"]: version for version in kept}
+    found = [by_id[part] for part in rule_id.split("+") if part in by_id]
+    return found or None
+
+
+def line_rule_params(rule_id: str | None, rules: list[Rule]) -> list[dict] | None:
+    """The rule versions an invoice line with `rule_id` was computed with, from the month's `rules`."""
+    return kept_for_line(rule_id, kept_rule_versions(rules))
 
 
 # Japanese names of the tariff's parameter keys, for screens that show a kept rule version (a clerk
@@ -168,7 +188,7 @@ PARAMETER_TITLES = {
 
 
 def describe_kept_rule(kept: dict) -> str:
-    """One kept rule version (line_rule_params) as a clerk reads it: label, period, parameters in
+    """One kept rule version (kept_for_line) as a clerk reads it: label, period, parameters in
     Japanese and the rounding."""
     def value(key, raw):
         if key.startswith("amount") and isinstance(raw, int):

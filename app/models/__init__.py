@@ -5,7 +5,8 @@ from .account import AccountSecurity  # noqa: F401
 from .agency import Agency, AgencyCommissionRule  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .billing import (BillingDiscount, BillingRun, Invoice, InvoiceAdjustment, InvoiceLine,  # noqa: F401
-                      InvoiceNumberCounter, InvoiceTaxSubtotal, MonthLock, OperatorDiscountReport)
+                      InvoiceNumberCounter, InvoiceTaxSubtotal, KeptRuleVersions, MonthLock,
+                      OperatorDiscountReport)
 from .card import Card, CardEvent  # noqa: F401
 from .document import IssuedDocument  # noqa: F401
 from .http_session import HttpSession  # noqa: F401

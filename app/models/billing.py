@@ -10,6 +10,8 @@ from sqlalchemy.orm import relationship
 
 from flask_appbuilder import Model
 
+from app.domain.tariff import kept_for_line
+
 from .mixins import now_jst
 
 DRAFT, CLOSED = "draft", "closed"
@@ -120,6 +122,10 @@ class Invoice(Model):
     created_at = Column(DateTime, nullable=False, default=now_jst)
     issued_at = Column(DateTime)
     created_by = Column(String(128))
+    # The tariff rule versions the invoice was computed with (issue 8 item 15), kept once per draft
+    # instead of on every line: each line reads its own through its rule id (InvoiceLine.rule_params).
+    kept_rule_versions_id = Column(Integer, ForeignKey("kept_rule_versions.id"))
+    kept_rule_versions = relationship("KeptRuleVersions")
 
     lines = relationship("InvoiceLine", order_by="InvoiceLine.position", viewonly=True)
     tax_subtotals = relationship("InvoiceTaxSubtotal", viewonly=True)
@@ -155,12 +161,31 @@ class InvoiceLine(Model):
     tax_category = Column(String(10), nullable=False)  # 10% / 不課税
     rule_id = Column(String(130))
     breakdown = Column(Text)
-    # The rule versions the line was computed with (id, valid_from, params, rounding): a rule corrected
-    # after the month closed does not change what the closed invoice says it used (issue 8 item 15).
-    rule_params = Column(JSON)
+    invoice = relationship("Invoice", viewonly=True)
 
     def kind_name(self) -> str:
         return LINE_KINDS.get(self.kind, self.kind)
+
+    @property
+    def rule_params(self) -> list[dict] | None:
+        """The rule versions the line was computed with (id, label, valid_from, params, rounding; both of a
+        'ruleA+ruleB' line): a rule corrected after the month closed does not change what the closed
+        invoice says it used (issue 8 item 15). Read from the invoice's kept rule versions."""
+        kept = self.invoice.kept_rule_versions if self.invoice is not None else None
+        return kept_for_line(self.rule_id, kept.versions if kept is not None else None)
+
+
+class KeptRuleVersions(Model):
+    """The tariff rule versions a draft (or a corrected invoice) was computed with, as invoice lines show
+    them (app.domain.tariff.kept_rule_versions): one row per distinct content, found by its SHA-256
+    (unique; inserted if absent, so every month computed with the same tariff shares one row). Rows are
+    never changed or deleted: a closed invoice points at what it used, whatever the tariff becomes."""
+
+    __tablename__ = "kept_rule_versions"
+    id = Column(Integer, primary_key=True)
+    sha256 = Column(String(64), nullable=False, unique=True)
+    versions = Column(JSON, nullable=False)  # [{id, label, type, valid_from, valid_to, params, rounding}]
+    created_at = Column(DateTime, nullable=False, default=now_jst)
 
 
 class InvoiceTaxSubtotal(Model):

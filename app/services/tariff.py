@@ -5,16 +5,18 @@ app/tariffs/default.yaml, described in docs/tariff.md); `flask etc tariff import
 file and then replaces all rules in one transaction (nothing changes when any rule is wrong). A month
 is always billed with the versions valid in it (`rules_for_month`)."""
 import datetime as dt
-import json
 from pathlib import Path
 
 import yaml
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.domain.errors import DomainError
 from app.domain.month import Month
-from app.domain.tariff import Rule, json_ready, line_rule_params, parse_rule, rules_for
+from app.domain.tariff import Rule, json_ready, kept_digest, kept_rule_versions, parse_rule, rules_for
 from app.extensions import db
+from app.models.mixins import now_jst
 from app.models.tariff import TariffRule
 
 from .unit_of_work import transactional
@@ -54,11 +56,22 @@ def rules_for_month(month: str) -> list[Rule]:
     return rules_for(all_rules(), month)
 
 
-def line_rule_params_json(rule_id: str | None, rules: list[Rule]) -> str | None:
-    """invoice_line.rule_params as the bulk insert writes it (JSON text; the draft's lines go through
-    COPY / executemany, not the ORM): the rule versions the line was computed with."""
-    kept = line_rule_params(rule_id, rules)
-    return None if kept is None else json.dumps(kept, ensure_ascii=False)
+def keep_rule_versions(rules: list[Rule]) -> int | None:
+    """The id of the kept rule versions (KeptRuleVersions) for `rules`, the month's tariff a draft or a
+    corrected invoice is computed with: content-addressed by the SHA-256 of its JSON, inserted if absent
+    (the unique hash decides, so two writers of the same content agree on one row). None without rules."""
+    from app.models.billing import KeptRuleVersions
+
+    versions = kept_rule_versions(rules)
+    if not versions:
+        return None
+    digest = kept_digest(versions)
+    table = KeptRuleVersions.__table__
+    session = db.session
+    insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(sha256=digest, versions=versions, created_at=now_jst())
+                    .on_conflict_do_nothing(index_elements=["sha256"]))
+    return session.scalar(select(table.c.id).where(table.c.sha256 == digest))
 
 
 def closed_months_using(row: TariffRule) -> list[str]:

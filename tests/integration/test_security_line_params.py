@@ -62,3 +62,29 @@ def test_only_lines_computed_by_a_tariff_rule_keep_parameters(db, closed):
     assert kept["usage"] is None  # the tolls as the operator charged them: no tariff rule
     assert kept["member_monthly"][0]["params"] == {"amount": 660}
     assert kept["fee_issue"][0]["params"] == {"event": "issue", "amount": 629}
+
+
+def test_rule_versions_are_kept_once_per_content_and_a_correction_keeps_its_own(client, db, closed, tmp_path):
+    """The kept rule versions are one row per content (issue 7, speed): the invoice points at it, its lines
+    read their own through their rule id; a corrected invoice computed after a rule correction points at
+    a new row, and the cancelled original still reads the old one."""
+    from sqlalchemy import func
+
+    from app.models.billing import Invoice, KeptRuleVersions
+    from app.services.billing.corrections import reissue_invoice
+
+    db.session.rollback()
+    original = db.session.get(Invoice, closed)
+    assert original.kept_rule_versions_id is not None
+    assert db.session.scalar(select(func.count()).select_from(KeptRuleVersions)) == 1
+    assert {v["id"] for v in original.kept_rule_versions.versions} >= {"credit_usage_fee", "member_monthly"}
+
+    _correct_the_fee_rate(tmp_path, "0.03")
+    with acting_as("test-setup"):
+        corrected = reissue_invoice(closed, "事務手数料の率の訂正", "test-setup")
+    db.session.rollback()
+    corrected = db.session.get(Invoice, corrected.id)
+    assert corrected.kept_rule_versions_id not in (None, original.kept_rule_versions_id)
+    assert db.session.scalar(select(func.count()).select_from(KeptRuleVersions)) == 2
+    assert _fee_line(db, corrected.id).rule_params[0]["params"]["rate"] == "0.03"
+    assert _fee_line(db, closed).rule_params[0]["params"]["rate"] == "0.02"  # the original never changes

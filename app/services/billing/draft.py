@@ -20,7 +20,7 @@ from ..bulk import bulk_insert
 from ..gc_pause import collector_paused
 from ..month_lock import lock_month
 from ..months import ensure_month_open
-from ..tariff import line_rule_params_json
+from ..tariff import keep_rule_versions
 from ..unit_of_work import unit_of_work
 from .inputs import Inputs, gather, input_stamp
 from .review import BillingWarning, billing_warnings, computed_discounts
@@ -169,13 +169,14 @@ def _delete_draft_rows(run_id: int) -> None:
 def write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra=None) -> dict:
     """Invoices (ids back in order), then their lines and tax subtotals, in bulk."""
     created_at = now_jst()
+    kept_id = keep_rule_versions(inputs.rules) if results else None  # once per draft, not per line
     rows, run_totals = [], dict(usage_total=0, operator_discount_total=0, discount_total=0, fee_total=0,
                                 adjustment_total=0, tax_total=0, total=0)
     for member_id, result in results:
         totals = result.totals()
         rows.append(dict(billing_run_id=run_id, member_id=member_id, month=month, kind=kind, status=INVOICE_DRAFT,
                          payment_method=inputs.info[member_id].payment_method, created_at=created_at,
-                         created_by=username, **totals, **(extra or {})))
+                         created_by=username, kept_rule_versions_id=kept_id, **totals, **(extra or {})))
         for key in ("usage_total", "operator_discount_total", "discount_total", "fee_total", "adjustment_total",
                     "total"):
             run_totals[key] += totals[key]
@@ -184,17 +185,13 @@ def write_invoices(run_id, month, inputs, results, username, kind=REGULAR, extra
         return run_totals
     ids = _insert_invoices(run_id, rows)
     lines, subtotals = [], []
-    kept_params: dict = {}  # rule id → JSON text: the same few rules on every line
     for invoice_id, (_, result) in zip(ids, results):
         position = 0
         for line in result.lines:
             charge = line.charge
             position += 1
-            params = kept_params.get(charge.rule_id)
-            if params is None and charge.rule_id not in kept_params:
-                params = kept_params[charge.rule_id] = line_rule_params_json(charge.rule_id, inputs.rules)
             lines.append((invoice_id, position, charge.kind, charge.description[:200], charge.card_id, charge.amount,
-                          charge.tax_category, charge.rule_id or None, line.breakdown, params))
+                          charge.tax_category, charge.rule_id or None, line.breakdown))
         for subtotal in result.subtotals:
             subtotals.append((invoice_id, subtotal.category, subtotal.total_including_tax, subtotal.tax))
     bulk_insert(_line, LINE_COLUMNS, lines)
@@ -222,7 +219,7 @@ def write_discounts(run_id: int, month: str, inputs: Inputs, band_discounts: dic
 
 
 LINE_COLUMNS = ("invoice_id", "position", "kind", "description", "card_id", "amount", "tax_category", "rule_id",
-                "breakdown", "rule_params")
+                "breakdown")
 SUBTOTAL_COLUMNS = ("invoice_id", "category", "total_including_tax", "tax")
 
 
