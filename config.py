@@ -137,3 +137,11 @@ MAIL_JOB_MAX_WAIT_MINUTES = int(os.environ.get("MAIL_JOB_MAX_WAIT_MINUTES") or 1
 # id on every line; unset (make run, tests) leaves Python's and Flask's defaults alone.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+# 定期処理 (docs/operations.md): the in-process scheduler runs only where TOLLBOOK_SCHEDULER=1 (run.py sets it;
+# a production server sets it for its workers) and never in tests or `flask …` commands; among several
+# processes one holds the scheduler lock, the others retry it this often.
+SCHEDULER_ENABLED = os.environ.get("TOLLBOOK_SCHEDULER", "0") == "1"
+SCHEDULER_LOCK_RETRY_SECONDS = int(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 60)
+# The daily backup's folder (the `backup` job's parameter "folder" wins); unset: instance/backups.
+BACKUP_DIR = os.environ.get("BACKUP_DIR") or None

@@ -1,4 +1,4 @@
-"""create_app(): database, AppBuilder (Japanese), migrations, views, CLI."""
+"""create_app(): database, AppBuilder (Japanese), migrations, views, CLI, and in the serving process the scheduler."""
 from pathlib import Path
 
 from flask import Flask
@@ -67,4 +67,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .cli import etc
 
     app.cli.add_command(etc)
+    from .jobs.scheduler import should_start, start_scheduler
+
+    if should_start(app):
+        start_scheduler(app)
     return app

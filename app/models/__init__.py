@@ -19,3 +19,4 @@ from .system import SystemSetting  # noqa: F401
 from .tariff import TariffRule  # noqa: F401
 from .usage import IcMaster, ImportBatch, ImportProfile, UsageRecord  # noqa: F401
 from .vehicle import Vehicle  # noqa: F401
+from .job import JobRun, ScheduledJob  # noqa: F401

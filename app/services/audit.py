@@ -14,6 +14,7 @@ from app.models.member import MemberAccount
 from app.models.billing import BillingRun, Invoice, InvoiceAdjustment
 from app.models.payment import (CollectionProfile, DebitBatch, DebitResultImport, Payment, TransferReceipt,
                                 WriteOff)
+from app.models.job import ScheduledJob
 from app.models.tariff import TariffRule
 from app.models.usage import IcMaster, ImportBatch, ImportProfile
 
@@ -23,7 +24,7 @@ from .actor import current_actor
 
 AUDITED = (OperatorSettings, Member, Agency, Vehicle, Card, CardEvent, MemberAccount, ImportProfile, IcMaster,
            TariffRule, BillingRun, Invoice, InvoiceAdjustment, ImportBatch, CollectionProfile, DebitBatch,
-           DebitResultImport, Payment, TransferReceipt, WriteOff, AgencyCommissionRule)
+           DebitResultImport, Payment, TransferReceipt, WriteOff, AgencyCommissionRule, ScheduledJob)
 _SKIP = {"created_at", "updated_at"}
 # FAB's users and roles are audited too (who may do what: issue 8 item 15), but never the password
 # hash, and not the login counters FAB updates at every login (logins have their own entries).
@@ -134,16 +135,22 @@ def _after_flush(session: Session, flush_context):
     session.connection().execute(AuditLog.__table__.insert(), rows)
 
 
+def audit_row(action: str, table_name: str, record_id, label: str, values: dict,
+              actor: tuple[str, int | None] | None = None) -> dict:
+    """One audit_log row for an operation recorded as a whole (its `values`: what it did)."""
+    username, user_id = actor or current_actor()
+    return dict(occurred_at=now_jst(), username=username, user_id=user_id, action=action[:10],
+                table_name=table_name, record_id=str(record_id), record_label=str(label)[:200], before=None,
+                after={key: _plain(value) for key, value in values.items()})
+
+
 def record_bulk_action(action: str, obj, counts: dict) -> None:
     """One audit entry for an operation whose rows are written in bulk (no per-record entries), e.g. the
     close: `counts` says what it did (invoices numbered, states changed). Same transaction as the work."""
     from app.extensions import db
 
-    username, user_id = current_actor()
-    db.session.connection().execute(AuditLog.__table__.insert(), [dict(
-        occurred_at=now_jst(), username=username, user_id=user_id, action=action[:10],
-        table_name=obj.__tablename__, record_id=str(obj.id), record_label=str(obj)[:200], before=None,
-        after={key: _plain(value) for key, value in counts.items()})])
+    db.session.connection().execute(AuditLog.__table__.insert(), [audit_row(action, obj.__tablename__, obj.id,
+                                                                            str(obj), counts)])
 
 
 def install_audit_listeners():

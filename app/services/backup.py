@@ -173,3 +173,56 @@ def restore(path: str | Path) -> str:
         raise DomainError(f"復元したデータがバックアップの記録と一致しません: 復元 {facts}、記録 {wanted}")
     return (f"{path} を復元しました（請求書 {facts['invoices']:,}件・請求金額合計 {facts['invoice_total']:,}円、"
             f"帳票 {facts['documents']:,}件、ハッシュチェーン一致）。")
+
+
+# ---- the daily backup and its rotation (定期処理 `backup`, app/jobs/scheduled/backup.py) -------------------
+
+DAILY_PATTERN = "tollbook-{day:%Y-%m-%d}.tar"
+_DAILY_NAME = __import__("re").compile(r"tollbook-(\d{4})-(\d{2})-(\d{2})\.tar")
+
+
+def backup_folder(configured: str | None = None) -> Path:
+    """The folder of the daily copies: the job's parameter, else BACKUP_DIR, else instance/backups."""
+    return Path(configured or current_app.config.get("BACKUP_DIR") or Path(current_app.instance_path) / "backups")
+
+
+def writable_folder(folder: Path) -> Path:
+    """The folder, created if missing; a Japanese refusal (nothing written) if it cannot be written to."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DomainError(f"バックアップの保存先 {folder} を作成できません（{error.strerror}）。"
+                          "保存先の設定か権限を確認してください。何も作成していません。") from None
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise DomainError(f"バックアップの保存先 {folder} に書き込めません（フォルダがないか、権限がありません）。"
+                          "何も作成していません。")
+    return folder
+
+
+def daily_backups(folder: Path) -> dict[dt.date, Path]:
+    found = {}
+    for path in folder.iterdir():
+        match = _DAILY_NAME.fullmatch(path.name)
+        if match and path.is_file():
+            try:
+                found[dt.date(*map(int, match.groups()))] = path
+            except ValueError:
+                continue
+    return found
+
+
+def daily_backup(folder: Path, day: dt.date) -> BackupSummary:
+    """The day's copy in the folder (replaced if the day already has one: a retry)."""
+    return backup(writable_folder(folder) / DAILY_PATTERN.format(day=day))
+
+
+def prune_backups(folder: Path, today: dt.date, daily_days: int, monthly_years: int) -> list[Path]:
+    """Remove the daily copies the rotation does not keep (app/domain/backup_rotation.py); the removed paths."""
+    from app.domain.backup_rotation import backups_to_prune
+
+    copies = daily_backups(folder)
+    removed = []
+    for day in backups_to_prune(list(copies), today, daily_days, monthly_years):
+        copies[day].unlink()
+        removed.append(copies[day])
+    return removed

@@ -41,6 +41,7 @@ def inbox_root() -> Path:
 
 def ensure_inbox_folders() -> Path:
     root = inbox_root()
+    root.mkdir(parents=True, exist_ok=True)
     for name in db.session.scalars(select(ImportProfile.name)):
         (root / name).mkdir(parents=True, exist_ok=True)
     return root

@@ -14,6 +14,7 @@ from app.security.secret_key import PRODUCTION, is_production
 from .collection_profiles import ensure_default_profile as ensure_default_collection_profile
 from .ic_master import ensure_shipped_ic_master
 from .profiles import ensure_shipped_profiles
+from .scheduled_jobs import ensure_scheduled_jobs
 from .tariff import ensure_default_tariff
 
 
@@ -79,5 +80,6 @@ def initialize(admin_password: str | None = None) -> tuple[str, str | None, int]
     ensure_default_collection_profile()
     ensure_shipped_profiles()
     ensure_default_tariff()
+    ensure_scheduled_jobs()
     ics_loaded = ensure_shipped_ic_master()
     return (*ensure_admin(admin_password), ics_loaded)

@@ -1,0 +1,106 @@
+"""定期処理の設定 (issue 13 item 1): the scheduled_job rows — when each job runs (cron, Japan time), whether,
+and with which parameters. The jobs themselves are code (app/jobs/scheduled/); a row per job is added by
+`ensure_scheduled_jobs` (flask etc init, the scheduler's start, the CLI) for any job a new version brings."""
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.domain.clock import now_jst
+from app.domain.errors import DomainError
+from app.domain.job_schedule import normalize_cron
+from app.extensions import db
+from app.models.job import ScheduledJob
+
+from .unit_of_work import transactional
+
+
+def _specs():
+    from app.jobs.scheduled import jobs
+
+    return jobs()
+
+
+def spec_of(name: str):
+    spec = _specs().get(name)
+    if spec is None:
+        known = "、".join(_specs())
+        raise DomainError(f"定期処理「{name}」はありません（あるもの: {known}）。")
+    return spec
+
+
+@transactional
+def ensure_scheduled_jobs() -> int:
+    """A row for every job without one (shipped schedule and parameters). Returns how many were added."""
+    session = db.session
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    added = 0
+    for spec in _specs().values():
+        result = session.execute(insert(ScheduledJob.__table__).values(
+            name=spec.name, cron=spec.cron, enabled=spec.enabled, params=dict(spec.params),
+            updated_at=now_jst())
+            .on_conflict_do_nothing(index_elements=["name"]))
+        added += result.rowcount or 0
+    return added
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    name: str
+    cron: str
+    enabled: bool
+    params: dict
+    changed_at: object = None
+
+
+def settings_of(name: str) -> JobSettings:
+    """The job's row merged over its shipped parameters (a parameter added later has its default)."""
+    spec = spec_of(name)
+    row = db.session.scalar(select(ScheduledJob).where(ScheduledJob.name == name))
+    if row is None:
+        return JobSettings(name, spec.cron, spec.enabled, dict(spec.params))
+    return JobSettings(name, row.cron, row.enabled, {**spec.params, **(row.params or {})}, row.updated_at)
+
+
+def all_settings() -> list[JobSettings]:
+    return [settings_of(name) for name in _specs()]
+
+
+def parse_params(name: str, text: str | dict) -> dict:
+    """Parameters as typed on the screen (JSON), checked by the job; a Japanese refusal otherwise."""
+    spec = spec_of(name)
+    if isinstance(text, dict):
+        params = text
+    else:
+        try:
+            params = json.loads(text or "{}")
+        except ValueError as error:
+            raise DomainError(f"設定値を読めません（JSON の書き方: {error.msg}、{error.lineno}行目）。"
+                              '例: {"months": 3}', "params") from None
+    if not isinstance(params, dict):
+        raise DomainError('設定値は {"名前": 値, …} の形（JSON のオブジェクト）で書いてください。', "params")
+    unknown = sorted(set(params) - set(spec.params))
+    if unknown:
+        allowed = "、".join(spec.params) or "（なし）"
+        raise DomainError(f"設定値に使えない名前があります: {'、'.join(unknown)}（使えるもの: {allowed}）。", "params")
+    problems = spec.check_params({**spec.params, **params})
+    if problems:
+        raise DomainError(" ".join(problems), "params")
+    return params
+
+
+def check_cron(expression: str) -> str:
+    return normalize_cron(expression)
+
+
+@transactional
+def update_job(row: ScheduledJob, cron: str, enabled: bool, params) -> ScheduledJob:
+    """Check everything first; nothing is changed unless all of it is usable."""
+    cron = check_cron(cron)
+    params = parse_params(row.name, params)
+    row.cron, row.enabled, row.params = cron, bool(enabled), params
+    return row
