@@ -702,3 +702,59 @@ def update_banks_command():
         click.echo(f"  {line}", err=True)
     if report.missing:
         sys.exit(1)
+
+
+# ---- 定期処理 (docs/operations.md) ----------------------------------------------------------------------
+
+@etc.command("jobs", help="定期処理の一覧（実行日時・有効・設定値・次回の予定）と、それぞれの最後の実行を表示します。")
+@with_appcontext
+def jobs_command():
+    from app.domain.clock import now_jst
+    from app.domain.errors import DomainError
+    from app.domain.job_schedule import next_fire
+    from app.jobs.scheduled import jobs
+    from app.models.job import RUN_STATUSES
+    from app.services import job_runs
+    from app.services.scheduled_jobs import all_settings, ensure_scheduled_jobs
+
+    with acting_as("flask etc jobs"):
+        ensure_scheduled_jobs()
+    last = job_runs.last_runs()
+    now = now_jst()
+    for settings in all_settings():
+        spec = jobs()[settings.name]
+        try:
+            upcoming = next_fire(settings.cron, now) if settings.enabled else None
+            when = f"次回 {upcoming:%Y/%m/%d %H:%M}" if upcoming else "停止中"
+        except DomainError:
+            when = "実行日時を読めません"
+        params = " ".join(f"{k}={v}" for k, v in settings.params.items())
+        click.echo(f"{settings.name:<14} {spec.label}  [{settings.cron}] {'有効' if settings.enabled else '無効'}  {when}"
+                   + (f"  設定値: {params}" if params else ""))
+        run = last.get(settings.name)
+        if run is None:
+            click.echo("    最後の実行: なし")
+            continue
+        state = "中断（サーバー停止）" if job_runs.is_stale(run, now) else RUN_STATUSES.get(run.status, run.status)
+        ended = f"〜{run.ended_at:%H:%M:%S}" if run.ended_at else ""
+        click.echo(f"    最後の実行: {run.period} {state} {run.started_at:%Y/%m/%d %H:%M:%S}{ended}"
+                   f"（{run.started_by}）" + (f" {run.error}" if run.error else ""))
+
+
+@etc.command("run-job", help="定期処理を今すぐ1回実行します（予定と同じ記録を使うので、同じ対象期間は二重に実行しません。"
+                             "失敗した期間は再実行します）。")
+@click.argument("name")
+@click.option("--period", default=None,
+              help="対象期間（請求の下書き・口座振替データは請求月 2026-10、バックアップは日付 2026-11-30 など）。"
+                   "省略時は今の期間です。")
+@with_appcontext
+@exits_on_domain_error
+def run_job_command(name, period):
+    from app.jobs.runner import FAILED, SKIPPED, run_job
+
+    outcome = run_job(current_app, name, period, trigger="manual", actor=("flask etc run-job", None))
+    click.echo(str(outcome), err=outcome.status == FAILED)
+    if outcome.status == FAILED:
+        sys.exit(1)
+    if outcome.status == SKIPPED:
+        sys.exit(3)

@@ -32,7 +32,7 @@ _COMMANDS = {
     "demo": "デモデータの登録", "init": "初期設定", "import": "走行明細の取込", "import-inbox": "受信フォルダからの取込",
     "import-master": "マスタ取込", "import-ics": "ICマスタの取込", "bill": "請求の下書き", "close": "締め",
     "unlock": "ロック解除", "tariff import": "料金表の取込", "import-operator-discounts": "道路事業者割引の取込",
-    "render-documents": "帳票の作成", "documents": "帳票の出力",
+    "render-documents": "帳票の作成", "documents": "帳票の出力", "run-job": "定期処理の実行", "jobs": "定期処理の一覧",
 }
 
 

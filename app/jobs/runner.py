@@ -14,7 +14,7 @@ from app.domain.clock import now_jst
 from app.domain.errors import DomainError
 from app.domain.job_schedule import parse_period, period_for
 from app.extensions import db
-from app.models.job import DONE, FAILED, RUN_STATUSES
+from app.models.job import DONE, FAILED, RUN_STATUSES  # noqa: F401  (FAILED: for callers)
 from app.services import job_runs
 from app.services.actor import acting_as
 from app.services.scheduled_jobs import settings_of, spec_of

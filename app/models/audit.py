@@ -74,6 +74,7 @@ def _value_names() -> dict:
     from app.domain.vehicle_class import VEHICLE_CLASSES
 
     from .billing import INVOICE_KINDS, INVOICE_STATUSES, RUN_STATUSES
+    from .job import RUN_STATUSES as RUN_STATUSES_OF_JOBS, TRIGGERS
     from .member import MEMBER_STATUSES, PAYMENT_METHODS
     from .operator import OPERATOR_TYPES
     from .payment import BATCH_STATUSES, PAYMENT_METHODS as RECEIPT_METHODS, PROFILE_KINDS, WRITE_OFF_STATUSES
@@ -86,6 +87,7 @@ def _value_names() -> dict:
         ("invoice", "kind"): INVOICE_KINDS, ("debit_batch", "status"): BATCH_STATUSES,
         ("collection_profile", "kind"): PROFILE_KINDS, ("payment", "method"): RECEIPT_METHODS,
         ("write_off", "status"): WRITE_OFF_STATUSES,
+        ("job_run", "status"): RUN_STATUSES_OF_JOBS, ("job_run", "trigger"): TRIGGERS,
         (None, "account_type"): ACCOUNT_TYPES, (None, "vehicle_class"): VEHICLE_CLASSES,
     }
 
@@ -130,4 +132,6 @@ FIELD_LABELS = {
     "batch_id": "口座振替データ", "paid_count": "振替済件数", "paid_amount": "振替済金額", "failed_count": "振替不能件数",
     "failed_amount": "振替不能金額", "unknown_count": "不明な結果コード", "reason": "理由", "requested_by": "依頼した人",
     "requested_at": "依頼日時", "is_individual": "個人", "basis": "計算方法", "rate": "率", "transfers_reconciled_at": "振込の消込完了日時", "transfers_reconciled_by": "振込の消込を完了した人", "decided_by": "承認・却下した人", "decided_at": "承認・却下日時",
+    "cron": "実行日時", "enabled": "有効", "period": "対象期間", "trigger": "きっかけ", "retried": "再実行",
+    "error": "エラー", "seconds": "所要秒数", "months": "月", "rows": "件数",
 }

@@ -85,6 +85,19 @@ PAYMENT_MANAGER = [
 ]
 REPORT_VIEWS = "AuditLogView"
 REPORT_MENUS = "Reports|AuditLog"
+# 定期処理 (app/views/scheduled_jobs.py): staff read the schedule, run a job now and retry a failed run;
+# the manager also changes the schedule. Members never.
+JOBS_MENUS = "Reports|ScheduledJobs|JobRuns"
+JOBS_STAFF = [
+    ["ScheduledJobView$", "can_(list|run)$"],
+    ["JobRunView$", "can_(list|retry)$"],
+    [f"({JOBS_MENUS})$", "menu_access$"],
+]
+JOBS_MANAGER = [
+    ["ScheduledJobView$", "can_(list|edit|run)$"],
+    ["JobRunView$", "can_(list|retry)$"],
+    [f"({JOBS_MENUS})$", "menu_access$"],
+]
 
 # Everybody who logs in may read and edit their own login details and change their password.
 _OWN_ACCOUNT = [
@@ -111,6 +124,7 @@ ROLES = {
         [f"({USAGE_MENUS})$", "menu_access$"],
         *BILLING_STAFF,
         *PAYMENT_STAFF,
+        *JOBS_STAFF,
         *PORTAL_LOGIN_STAFF,
         *_STAFF_PORTAL,
         *_OWN_ACCOUNT,
@@ -123,6 +137,7 @@ ROLES = {
         [f"({USAGE_READ_MENUS})$", "menu_access$"],
         *BILLING_MANAGER,
         *PAYMENT_MANAGER,
+        *JOBS_MANAGER,
         *PORTAL_LOGIN_MANAGER,
         *_STAFF_PORTAL,
         *_OWN_ACCOUNT,

@@ -116,7 +116,7 @@ def finish(run_id: int, label: str, actor: tuple[str, int | None], counts: dict,
                            .values(status=status, ended_at=now, heartbeat_at=now, error=error, counts=counts))
         row = connection.execute(select(_table.c.period, _table.c.started_at).where(_table.c.id == run_id)).one()
         _audit(connection, "job_end", run_id, f"{label} {row.period}",
-               {"status": status, "period": row.period, "error": error, **{f"count_{k}": v for k, v in counts.items()},
+               {"status": status, "period": row.period, "error": error, **counts,
                 "seconds": round((now - row.started_at).total_seconds(), 1)}, actor)
     return status
 

@@ -18,6 +18,7 @@ from app.models.usage import (BATCH_ACTIVE, FLAG_OFF_MONTH, FLAG_SUSPECTED_DUPLI
 
 from .billing.inputs import active_batch_ids
 from .billing.review import draft_inputs_changed
+from .job_runs import failed_runs
 from .usage_rematch import flag_counts
 
 # Draft states as the checklist names them.
@@ -35,6 +36,14 @@ class ImportedProfile:
 
 
 @dataclass(frozen=True)
+class FailedJob:
+    run_id: int
+    what: str  # 請求の下書き 2026-10
+    started_at: dt.datetime
+    error: str
+
+
+@dataclass(frozen=True)
 class MonthChecklist:
     month: str
     imports: tuple[ImportedProfile, ...]
@@ -45,6 +54,9 @@ class MonthChecklist:
     off_month: int  # 期ずれ rows
     draft_state: str  # NO_DRAFT / DRAFT_CURRENT / DRAFT_CHANGED / MONTH_CLOSED
     closed_at: dt.datetime | None
+    # 定期処理 that failed or stopped with their process and were not retried since (any month): they
+    # need somebody (issue 13 item 3)
+    failed_jobs: tuple[FailedJob, ...] = ()
 
     @property
     def draft_state_name(self) -> str:
@@ -92,5 +104,7 @@ def month_checklist(month: str) -> MonthChecklist:
         state = DRAFT_CHANGED
     else:
         state = DRAFT_CURRENT
+    failed = tuple(FailedJob(r.id, str(r), r.started_at, r.error or "サーバーの停止などで中断しました。")
+                   for r in failed_runs(10))
     return MonthChecklist(month, imports, unregistered, unknown, duplicates, after_loss, off_month, state,
-                          getattr(run, "closed_at", None) if state == MONTH_CLOSED else None)
+                          getattr(run, "closed_at", None) if state == MONTH_CLOSED else None, failed)

@@ -1,7 +1,7 @@
 """定期処理の設定 (issue 13 item 1): the scheduled_job rows — when each job runs (cron, Japan time), whether,
 and with which parameters. The jobs themselves are code (app/jobs/scheduled/); a row per job is added by
 `ensure_scheduled_jobs` (flask etc init, the scheduler's start, the CLI) for any job a new version brings."""
-import json
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -70,24 +70,25 @@ def all_settings() -> list[JobSettings]:
     return [settings_of(name) for name in _specs()]
 
 
-def parse_params(name: str, text: str | dict) -> dict:
-    """Parameters as typed on the screen (JSON), checked by the job; a Japanese refusal otherwise."""
+def parse_params(name: str, values: dict) -> dict:
+    """Parameters as typed on the screen (text per parameter), converted to the type of the shipped value
+    and checked by the job; a Japanese refusal naming the parameter otherwise."""
     spec = spec_of(name)
-    if isinstance(text, dict):
-        params = text
-    else:
-        try:
-            params = json.loads(text or "{}")
-        except ValueError as error:
-            raise DomainError(f"設定値を読めません（JSON の書き方: {error.msg}、{error.lineno}行目）。"
-                              '例: {"months": 3}', "params") from None
-    if not isinstance(params, dict):
-        raise DomainError('設定値は {"名前": 値, …} の形（JSON のオブジェクト）で書いてください。', "params")
-    unknown = sorted(set(params) - set(spec.params))
-    if unknown:
-        allowed = "、".join(spec.params) or "（なし）"
-        raise DomainError(f"設定値に使えない名前があります: {'、'.join(unknown)}（使えるもの: {allowed}）。", "params")
-    problems = spec.check_params({**spec.params, **params})
+    params = {}
+    for key, default in spec.params.items():
+        label = spec.param_labels.get(key, key)
+        raw = values.get(key, default)
+        if isinstance(default, bool):
+            params[key] = raw in (True, "1", "on", "true", "y")
+        elif isinstance(default, int):
+            text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
+            try:
+                params[key] = int(text)
+            except ValueError:
+                raise DomainError(f"{label}「{raw}」は整数で入力してください。", key) from None
+        else:
+            params[key] = str(raw or "").strip()
+    problems = spec.check_params(params)
     if problems:
         raise DomainError(" ".join(problems), "params")
     return params

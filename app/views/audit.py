@@ -9,12 +9,14 @@ from app.services.security_audit import ACTIONS as LOGIN_ACTIONS
 from .base import TollbookModelView
 from .formatting import date_jp
 
-ACTIONS = {"create": "登録", "update": "変更", "delete": "削除", "close": "締め", **LOGIN_ACTIONS}
+ACTIONS = {"create": "登録", "update": "変更", "delete": "削除", "close": "締め", "job_start": "定期処理の開始",
+           "job_end": "定期処理の終了", "purge": "保存期間切れの削除", **LOGIN_ACTIONS}
 TABLES = {"member": "組合員", "agency": "代理店", "vehicle": "車両", "card": "カード", "card_event": "カード異動",
           "operator_settings": "運営者設定", "member_account": "ポータルアカウント",
           "import_profile": "取込形式", "ic_master": "ICマスタ", "ab_user": "ログイン", "ab_role": "ロール",
           "import_batch": "走行明細の取込", "tariff_rule": "料金表", "billing_run": "請求処理", "invoice": "請求書",
-          "invoice_adjustment": "訂正"}
+          "invoice_adjustment": "訂正", "job_run": "定期処理の実行", "scheduled_job": "定期処理",
+          "usage_record": "走行明細"}
 
 
 class AuditLogView(TollbookModelView):

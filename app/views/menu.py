@@ -20,6 +20,7 @@ from .usage import (DuplicateUsageView, ImportBatchView, OffMonthUsageView, Unkn
                     UsageAlertView, UsageRecordView)
 from .usage_masters import IcMasterView, ImportProfileView
 from .usage_upload import UsageUploadView
+from .scheduled_jobs import JobRunView, ScheduledJobView
 from .vehicles import VehicleView
 
 MASTER = "MasterData"
@@ -74,6 +75,8 @@ def register_views(appbuilder):
                         **payments)
     appbuilder.add_view(AuditLogView, "AuditLog", label="操作履歴", icon="fa-history", category=REPORTS,
                         category_label="管理", category_icon="fa-line-chart")
+    appbuilder.add_view(ScheduledJobView, "ScheduledJobs", label="定期処理", icon="fa-clock-o", category=REPORTS)
+    appbuilder.add_view(JobRunView, "JobRuns", label="定期処理の実行の記録", icon="fa-list-alt", category=REPORTS)
     # Staff linked to a member switch to that member's portal from here; members never see this menu.
     portal = appbuilder.add_view(PortalView, "Portal", label="会員ページ", icon="fa-home", menu_cond=has_member_link)
     # The portal's one form (パスワード変更) is rate-limited per address like the login screen.

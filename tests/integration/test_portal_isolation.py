@@ -28,6 +28,8 @@ BACK_OFFICE_VIEWS = {
     "IcMasterView", "BillingView", "InvoiceView", "InvoiceListView", "IssuedDocumentView", "TariffRuleView",
     "PortalLoginView", "CollectionProfileView", "DebitBatchView", "PaymentListView", "DebitResultView",
     "TransferReceiptView", "UnpaidView", "AgencyCommissionView", "AgencyCommissionRuleView",
+    # 定期処理 and its runs
+    "ScheduledJobView", "JobRunView",
     # the audit log and its export
     "AuditLogView",
     # FAB's security screens, its REST API (/api/v1/…) and utilities

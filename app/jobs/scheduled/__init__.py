@@ -17,6 +17,7 @@ class JobSpec:
     run: Callable
     params: dict = field(default_factory=dict)
     enabled: bool = False
+    param_labels: dict = field(default_factory=dict)  # parameter → what the screen calls it
     # (parameters) → Japanese problems; empty when they are usable
     check_params: Callable[[dict], list[str]] = lambda params: []
 
@@ -45,4 +46,4 @@ def job_label(name: str) -> str:
 def int_param(params: dict, key: str, low: int, high: int, label: str, problems: list[str]) -> None:
     value = params.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        problems.append(f"{label}（{key}）は {low}〜{high} の整数で指定してください（今は {value!r}）。")
+        problems.append(f"{label}は {low}〜{high} の整数で指定してください（入力: {value}）。")

@@ -11,8 +11,6 @@ def check(params: dict) -> list[str]:
     problems: list[str] = []
     int_param(params, "keep_daily_days", 1, 3660, "毎日のコピーを残す日数", problems)
     int_param(params, "keep_monthly_years", 0, 100, "月ごとのコピーを残す年数", problems)
-    if not isinstance(params.get("folder", ""), str):
-        problems.append("保存先（folder）はフォルダの場所を文字で指定してください（空なら既定の instance/backups）。")
     return problems
 
 
@@ -32,5 +30,7 @@ def run(context):
 
 JOB = JobSpec(name="backup", label="バックアップ",
               description="データベース（保存した帳票を含む）を毎日バックアップし、30日分の毎日のコピーと5年分の月ごとのコピーを残します。",
-              cron="30 2 * * *", period_kind="day", run=run, enabled=True,
+              cron="30 2 * * *", period_kind="day", run=run,
+              param_labels={"folder": "保存先フォルダ（空なら既定の保存先）", "keep_daily_days": "毎日のコピーを残す日数", "keep_monthly_years": "月ごとのコピーを残す年数"},
+              enabled=True,
               params={"folder": "", "keep_daily_days": 30, "keep_monthly_years": 5}, check_params=check)

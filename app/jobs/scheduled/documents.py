@@ -11,7 +11,7 @@ from . import JobSpec
 def run(context):
     from app.services.documents.rendering import render_documents
 
-    processes = int(context.params.get("processes") or current_app.config.get("DOCUMENT_RENDER_PROCESSES", 2))
+    processes = int(current_app.config.get("DOCUMENT_RENDER_PROCESSES", 2))
     summary = render_documents(None, processes=processes,
                                progress=lambda rendered, failed: context.progress(rendered + failed))
     context.log(str(summary))

@@ -22,5 +22,5 @@ def run(context):
 
 
 JOB = JobSpec(name="inbox-import", label="受信フォルダの取込",
-              description="受信フォルダ（instance/inbox/<取込形式名>/）に届いた走行明細ファイルを取り込みます。",
+              description="受信フォルダ（取込形式ごとのフォルダ）に届いた走行明細ファイルを取り込みます。",
               cron="0 6 * * *", period_kind="minute", run=run)

@@ -45,4 +45,6 @@ def run(context):
 
 JOB = JobSpec(name="renewals", label="カード更新の案内",
               description="有効期限が近いコーポレートカードの一覧と、NEXCO宛ての交換申込書（PDF）を作成します。",
-              cron="0 7 1 * *", period_kind="month", run=run, params={"months": 3}, check_params=check)
+              cron="0 7 1 * *", period_kind="month", run=run,
+              param_labels={"months": "何か月先までの期限を対象にするか"},
+              params={"months": 3}, check_params=check)

@@ -30,4 +30,5 @@ def run(context):
 JOB = JobSpec(name="retention", label="保存期間を過ぎた明細の削除",
               description="保存期間（今年度と過去5年度）より前の締め済みの月の走行明細を、バックアップの後で削除します。",
               cron="0 4 1 * *", period_kind="month", run=run,
+              param_labels={"years": "今年度のほかに残す年度の数", "fiscal_year_start_month": "年度の始まりの月", "backup_max_hours": "何時間以内のバックアップを必要とするか"},
               params={"years": 5, "fiscal_year_start_month": 4, "backup_max_hours": 36}, check_params=check)
