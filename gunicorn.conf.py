@@ -25,7 +25,9 @@ preload_app = False
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-raw_env = [f"LOG_FORMAT={os.environ.get('LOG_FORMAT', 'json')}", "TOLLBOOK_ENV=production"]
+# TOLLBOOK_SCHEDULER=1: every worker is a candidate for the scheduler; one wins its lock (app/jobs/scheduler.py).
+raw_env = [f"LOG_FORMAT={os.environ.get('LOG_FORMAT', 'json')}", "TOLLBOOK_ENV=production",
+           f"TOLLBOOK_SCHEDULER={os.environ.get('TOLLBOOK_SCHEDULER', '1')}"]
 proc_name = "tollbook"
 # gunicorn's control socket (gunicornc) lives in the home folder by default, shared by every instance on the
 # machine; Tollbook does not use it.

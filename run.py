@@ -20,7 +20,12 @@ if __name__ == "__main__" and is_production():
 
 from app import create_app  # noqa: E402
 
-app = create_app()
+# `python run.py` serves, so it runs the scheduled jobs (定期処理, app/jobs/scheduler.py) unless
+# TOLLBOOK_SCHEDULER=0. Only as the program itself: the document renderer's fork server imports this file
+# again as __mp_main__. Under gunicorn (run:app) the workers get TOLLBOOK_SCHEDULER=1 from gunicorn.conf.py
+# and one of them wins the scheduler lock.
+_serving = __name__ == "__main__" and os.environ.get("TOLLBOOK_SCHEDULER", "1") != "0"
+app = create_app({"SCHEDULER_ENABLED": True} if _serving else None)
 
 if __name__ == "__main__":
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))

@@ -256,12 +256,22 @@ def start_scheduler(app, retry: bool = True) -> TollbookScheduler:
 
 
 def should_start(app) -> bool:
-    """Only the serving process: SCHEDULER_ENABLED set, not a test, not a `flask …` command (FLASK_RUN_FROM_CLI),
-    and under Werkzeug's reloader only in its child (WERKZEUG_RUN_MAIN), never in the watching parent."""
+    """Only a serving process: SCHEDULER_ENABLED set, not a test, not a `flask …` command (Flask sets
+    FLASK_RUN_FROM_CLI for every command, `flask run` and its reloader included), and not a helper process of
+    multiprocessing — the document renderer's fork server imports `__main__` (run.py, which builds an app)
+    again as `__mp_main__`, and must not become a second scheduler candidate. run.py never uses Werkzeug's
+    reloader, so there is no reloader parent to leave out."""
+    import multiprocessing
+    import sys
+
     if not app.config.get("SCHEDULER_ENABLED") or app.testing:
         return False
     if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
         return False
-    if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") not in (None, "true"):
+    if os.environ.get("WERKZEUG_RUN_MAIN") not in (None, "true"):
+        return False
+    main = sys.modules.get("__main__")
+    if getattr(main, "__name__", "__main__") == "__mp_main__" or multiprocessing.parent_process() is not None \
+            or multiprocessing.current_process().name != "MainProcess":
         return False
     return True

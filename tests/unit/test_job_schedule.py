@@ -84,3 +84,21 @@ def test_retention_cutoff_is_the_fiscal_year_five_years_before_the_current_one()
     assert retention_cutoff(dt.date(2027, 3, 31)) == "2021-04"
     assert retention_cutoff(dt.date(2027, 4, 1)) == "2022-04"
     assert retention_cutoff(dt.date(2026, 11, 30), years=5, fiscal_year_start_month=1) == "2021-01"
+
+
+def test_the_scheduler_starts_only_in_a_serving_process(monkeypatch):
+    from types import SimpleNamespace
+
+    from app.jobs.scheduler import should_start
+
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
+    monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
+
+    def app(**config):
+        return SimpleNamespace(config=config, testing=config.get("TESTING", False))
+
+    assert should_start(app(SCHEDULER_ENABLED=True))
+    assert not should_start(app(SCHEDULER_ENABLED=False))
+    assert not should_start(app(SCHEDULER_ENABLED=True, TESTING=True))
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # any `flask …` command, `flask run` included
+    assert not should_start(app(SCHEDULER_ENABLED=True))
