@@ -199,7 +199,9 @@ def fire(app, name: str, now: dt.datetime | None = None):
         try:
             now = now or now_jst()
             settings = settings_of(name)
-            due = last_fire(settings.cron, now, now - dt.timedelta(days=2)) or now
+            # the time it was due: within the hour, else (a late start) within two days
+            due = (last_fire(settings.cron, now, now - dt.timedelta(hours=1))
+                   or last_fire(settings.cron, now, now - dt.timedelta(days=2)) or now)
             outcome = run_job(app, name, _period(name, due), trigger="schedule", actor=SCHEDULER_ACTOR)
             log.info("%s", outcome)
         except Exception:  # noqa: BLE001  never stops the scheduler; the next run happens
@@ -222,10 +224,15 @@ def catch_up(app, now: dt.datetime | None = None) -> list:
     now = now or now_jst()
     outcomes = []
     with app.app_context():
+        latest = job_runs.last_scheduled_starts()
         for settings in all_settings():
             if not settings.enabled:
                 continue
             since = max(now - dt.timedelta(days=CATCH_UP_DAYS), settings.changed_at or now)
+            if settings.name in latest and latest[settings.name] < now:
+                # nothing was missed before its latest scheduled run (keeps a frequent schedule's walk short);
+                # manual runs do not count: they may be for any period
+                since = max(since, latest[settings.name] - dt.timedelta(minutes=1))
             try:
                 due = last_fire(settings.cron, now, since)
             except DomainError:

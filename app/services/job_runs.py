@@ -167,6 +167,12 @@ def last_runs() -> dict[str, JobRun]:
     return {run.job_name: run for run in rows}
 
 
+def last_scheduled_starts() -> dict[str, dt.datetime]:
+    """When each job's latest run by the schedule (or its catch-up) started."""
+    return dict(db.session.execute(select(JobRun.job_name, func.max(JobRun.started_at))
+                                   .where(JobRun.trigger.in_(("schedule", "catch-up"))).group_by(JobRun.job_name)).all())
+
+
 def failed_runs(limit: int = 20) -> list[JobRun]:
     """Runs that need somebody: failed, or stopped with their process (stale), newest first."""
     now = now_jst()

@@ -118,13 +118,15 @@ def test_a_monthly_run_missed_while_the_server_was_down_is_caught_up_once(app, s
     # the server was down from 4 November to the 20th: the 5 November run (October's draft) was missed
     now = dt.datetime(2026, 11, 20, 9, 0)
     monkeypatch.setattr(scheduler_module, "now_jst", lambda: now)
+    # a manual run of another month in between does not hide the missed one
+    assert run_job(app, "billing-draft", "2026-08", actor=ACTOR).status == DONE
     outcomes = scheduler_module.catch_up(app, now)
     assert [(o.job_name, o.period, o.status) for o in outcomes] == [("billing-draft", "2026-10", DONE)]
-    [run] = runs(scheduled, "billing-draft")
+    run = runs(scheduled, "billing-draft")[-1]
     assert run.trigger == "catch-up" and run.started_by == "定期処理"
     # a second start does not run it again, nor the older missed October run (only the latest counts)
     assert scheduler_module.catch_up(app, now) == []
-    assert len(runs(scheduled)) == 1
+    assert [r.period for r in runs(scheduled)] == ["2026-08", "2026-10"]
 
 
 def test_no_catch_up_for_times_before_the_job_was_set_up(app, scheduled):
