@@ -65,13 +65,14 @@ def run_job(app, name: str, period: str | None = None, *, trigger: str = "manual
             take_over: bool | None = None) -> RunOutcome:
     """Run the job for the period (default: the period of now) unless a run of it exists. A manual run or
     a retry takes over a failed (or abandoned) run of the same period; the schedule never does."""
+    app = app._get_current_object() if hasattr(app, "_get_current_object") else app  # threads need the object
     spec = spec_of(name)
     period = parse_period(spec.period_kind, period) if period else default_period(name, now)
     if take_over is None:
         take_over = trigger in ("manual", "retry")
     params = settings_of(name).params
     db.session.rollback()  # the settings read ends here: the job starts with a fresh transaction
-    run_id, retried = job_runs.claim(name, period, spec.label, actor, trigger, take_over)
+    run_id, attempt = job_runs.claim(name, period, spec.label, actor, trigger, take_over)
     if run_id is None:
         existing = job_runs.run_of(name, period)
         state = RUN_STATUSES.get(existing.status, existing.status) if existing else "不明"
@@ -80,7 +81,7 @@ def run_job(app, name: str, period: str | None = None, *, trigger: str = "manual
                           f"{spec.label}（{period}）は実行済みまたは実行中のため、実行しませんでした（状態: {state}）。")
     context = JobContext(run_id, period, params)
     error = None
-    with job_runs.Heartbeat(run_id, app), acting_as(*actor):
+    with job_runs.Heartbeat(run_id, attempt, app), acting_as(*actor):
         try:
             job_runs.add_log(run_id, f"開始: {spec.label} {period}（{actor[0]}）")
             spec.run(context)
@@ -93,8 +94,11 @@ def run_job(app, name: str, period: str | None = None, *, trigger: str = "manual
             db.session.rollback()  # whatever the job left open (its services committed what they did)
     if error:
         job_runs.add_log(run_id, f"失敗: {error}")
-    status = job_runs.finish(run_id, spec.label, actor, context.counts, error)
-    what = "再実行し、" if retried else ""
+    status = job_runs.finish(run_id, attempt, spec.label, actor, context.counts, error)
+    what = "再実行し、" if attempt > 1 else ""
     if status == DONE:
         return RunOutcome(name, period, DONE, run_id, f"{spec.label}（{period}）を{what}完了しました。")
-    return RunOutcome(name, period, FAILED, run_id, f"{spec.label}（{period}）は失敗しました: {error}")
+    if status == FAILED:
+        return RunOutcome(name, period, FAILED, run_id, f"{spec.label}（{period}）は失敗しました: {error}")
+    return RunOutcome(name, period, SKIPPED, run_id, f"{spec.label}（{period}）は、止まっていると見なされて別の実行に"
+                                                      "引き継がれたため、この実行の結果は記録していません。")

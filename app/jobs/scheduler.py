@@ -153,7 +153,8 @@ class TollbookScheduler:
 
         try:
             with self.app.app_context():
-                ensure_scheduled_jobs()
+                if not self.catch_up_done.is_set():
+                    ensure_scheduled_jobs()  # a job a new version brings gets its row (once per start)
                 wanted = {}
                 for settings in all_settings():
                     if not settings.enabled:

@@ -132,6 +132,6 @@ FIELD_LABELS = {
     "batch_id": "口座振替データ", "paid_count": "振替済件数", "paid_amount": "振替済金額", "failed_count": "振替不能件数",
     "failed_amount": "振替不能金額", "unknown_count": "不明な結果コード", "reason": "理由", "requested_by": "依頼した人",
     "requested_at": "依頼日時", "is_individual": "個人", "basis": "計算方法", "rate": "率", "transfers_reconciled_at": "振込の消込完了日時", "transfers_reconciled_by": "振込の消込を完了した人", "decided_by": "承認・却下した人", "decided_at": "承認・却下日時",
-    "cron": "実行日時", "enabled": "有効", "period": "対象期間", "trigger": "きっかけ", "retried": "再実行",
+    "cron": "実行日時", "enabled": "有効", "period": "対象期間", "trigger": "きっかけ", "attempt": "何回目",
     "error": "エラー", "seconds": "所要秒数", "months": "月", "rows": "件数",
 }

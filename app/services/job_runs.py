@@ -25,7 +25,9 @@ from app.models.job import DONE, FAILED, RUNNING, JobRun
 
 from .audit import audit_row
 
-STALE = dt.timedelta(minutes=10)  # no heartbeat for this long: the process running it is gone
+# No heartbeat for this long: the process running it is gone. Generous, because on SQLite a beat waits behind
+# a long write transaction of the job itself; a run taken over too early would run twice.
+STALE = dt.timedelta(minutes=30)
 HEARTBEAT_SECONDS = 30
 LOG_MAX_LINES = 2000
 
@@ -54,16 +56,17 @@ def _audit_table():
 
 
 def claim(job_name: str, period: str, label: str, started_by: tuple[str, int | None], trigger: str,
-          take_over: bool = False) -> tuple[int | None, bool]:
-    """(run id, retried) if this caller runs the job now; (None, False) if a run of the period exists
-    (done, running, or failed and `take_over` not asked)."""
+          take_over: bool = False) -> tuple[int | None, int]:
+    """(run id, attempt) if this caller runs the job now; (None, 0) if a run of the period exists (done,
+    running, or failed and `take_over` not asked). The attempt number guards every later write of this
+    caller: if its run is ever taken over (its heartbeat stopped), what it still writes changes nothing."""
     now = now_jst()
     who = started_by[0]
     with db.engine.begin() as connection:
         run_id = _insert_ignoring_conflict(connection, dict(
             job_name=job_name, period=period, status=RUNNING, trigger=trigger, attempts=1, started_by=who,
             started_at=now, heartbeat_at=now, done=0, log="", counts={}))
-        retried = False
+        attempt = 1
         if run_id is None and take_over:
             taken = connection.execute(
                 update(_table)
@@ -74,12 +77,12 @@ def claim(job_name: str, period: str, label: str, started_by: tuple[str, int | N
                         started_at=now, ended_at=None, heartbeat_at=now, error=None)
                 .returning(_table.c.id, _table.c.attempts)).first()
             if taken is not None:
-                run_id, retried = taken.id, True
+                run_id, attempt = taken.id, taken.attempts
                 _append(connection, run_id, [f"{now:%Y/%m/%d %H:%M:%S} 再実行（{taken.attempts}回目）: {who}"])
         if run_id is not None:
             _audit(connection, "job_start", run_id, f"{label} {period}",
-                   {"status": RUNNING, "period": period, "trigger": trigger, "retried": retried}, started_by)
-    return run_id, retried
+                   {"status": RUNNING, "period": period, "trigger": trigger, "attempt": attempt}, started_by)
+    return run_id, (attempt if run_id is not None else 0)
 
 
 def _append(connection, run_id: int, lines: list[str]) -> None:
@@ -107,13 +110,17 @@ def set_progress(run_id: int, done: int | None = None, total: int | None = None,
         connection.execute(update(_table).where(_table.c.id == run_id).values(**values))
 
 
-def finish(run_id: int, label: str, actor: tuple[str, int | None], counts: dict, error: str | None = None) -> str:
-    """End the run: done, or failed with the Japanese `error`. Only a running row is ended."""
+def finish(run_id: int, attempt: int, label: str, actor: tuple[str, int | None], counts: dict,
+           error: str | None = None) -> str:
+    """End the run: done, or failed with the Japanese `error`. Only this attempt's running row is ended."""
     status = FAILED if error else DONE
     now = now_jst()
     with db.engine.begin() as connection:
-        connection.execute(update(_table).where(_table.c.id == run_id, _table.c.status == RUNNING)
-                           .values(status=status, ended_at=now, heartbeat_at=now, error=error, counts=counts))
+        ended = connection.execute(update(_table).where(_table.c.id == run_id, _table.c.status == RUNNING,
+                                                        _table.c.attempts == attempt)
+                                   .values(status=status, ended_at=now, heartbeat_at=now, error=error, counts=counts))
+        if ended.rowcount != 1:
+            status = "superseded"  # taken over meanwhile: the other attempt's outcome stands
         row = connection.execute(select(_table.c.period, _table.c.started_at).where(_table.c.id == run_id)).one()
         _audit(connection, "job_end", run_id, f"{label} {row.period}",
                {"status": status, "period": row.period, "error": error, **counts,
@@ -125,8 +132,8 @@ class Heartbeat:
     """Touches the run's heartbeat every HEARTBEAT_SECONDS while the job works, so a run whose process
     died can be told from one that is merely long. Failures are ignored (SQLite busy: next beat)."""
 
-    def __init__(self, run_id: int, app):
-        self.run_id, self.app = run_id, app
+    def __init__(self, run_id: int, attempt: int, app):
+        self.run_id, self.attempt, self.app = run_id, attempt, app
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"job-heartbeat-{run_id}", daemon=True)
 
@@ -142,7 +149,8 @@ class Heartbeat:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 with self.app.app_context(), db.engine.begin() as connection:
-                    connection.execute(update(_table).where(_table.c.id == self.run_id, _table.c.status == RUNNING)
+                    connection.execute(update(_table).where(_table.c.id == self.run_id, _table.c.status == RUNNING,
+                                                            _table.c.attempts == self.attempt)
                                        .values(heartbeat_at=now_jst()))
             except Exception:  # noqa: BLE001  a missed beat only matters after STALE
                 pass

@@ -85,13 +85,18 @@ def test_a_failed_run_is_retried_for_the_same_period_without_a_second_success(ap
 
 
 def test_an_abandoned_run_can_be_taken_over_but_a_live_one_cannot(app, scheduled):
-    run_id, _ = job_runs.claim("billing-draft", "2026-10", "請求の下書き", ACTOR, "schedule")
+    run_id, attempt = job_runs.claim("billing-draft", "2026-10", "請求の下書き", ACTOR, "schedule")
+    assert attempt == 1
     assert run_job(app, "billing-draft", "2026-10", actor=ACTOR).status == "skipped"  # still beating
     scheduled.session.execute(update(JobRun).where(JobRun.id == run_id)
                               .values(heartbeat_at=dt.datetime(2026, 1, 1)))
     scheduled.session.commit()
     assert [r.id for r in job_runs.failed_runs()] == [run_id]  # 中断 shows as needing somebody
     assert run_job(app, "billing-draft", "2026-10", actor=ACTOR).status == DONE
+    # the first attempt, were it still alive, can no longer change the outcome
+    assert job_runs.finish(run_id, 1, "請求の下書き", ACTOR, {}, error="遅れて届いた失敗") == "superseded"
+    [run] = runs(scheduled, "billing-draft")
+    assert (run.status, run.attempts, run.error) == (DONE, 2, None)
 
 
 def test_a_job_that_raises_records_the_error_and_the_next_run_happens(app, scheduled, monkeypatch):
