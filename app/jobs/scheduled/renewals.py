@@ -1,6 +1,6 @@
 """更新予定カード: the corporate cards whose validity ends within N months (the 更新予定カード screen's list,
 app/services/nexco_forms.due_card_ids) in the log, and their exchange applications as one PDF
-(`flask etc forms --renewal-months N`) in instance/jobs/renewals/."""
+(`flask etc forms --renewal-months N`) in instance/renewals/."""
 from pathlib import Path
 
 from flask import current_app
@@ -34,7 +34,7 @@ def run(context):
     if not batch.forms:
         context.log("申請書の対象はありません。")
         return
-    folder = Path(current_app.instance_path) / "jobs" / "renewals"
+    folder = Path(current_app.instance_path) / "renewals"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"更新申込_{context.period}.pdf"
     partial = path.with_suffix(".pdf.part")
