@@ -1,7 +1,7 @@
 """scheduled_job (定期処理) and job_run (the ledger of runs, one per job and period; issue 13 items 1-3).
 
 Revision ID: a7c9e1f3b5d7
-Revises: e6f8a0b2c4d5
+Revises: a9b8c7d6e5f4
 Create Date: 2026-11-30 03:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'a7c9e1f3b5d7'
-down_revision = 'e6f8a0b2c4d5'
+down_revision = 'a9b8c7d6e5f4'
 branch_labels = None
 depends_on = None
 
