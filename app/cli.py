@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.services.actor import acting_as
+from app.services.files import write_atomically
 
 
 def exits_on_domain_error(command):
@@ -338,7 +339,7 @@ def forms_command(first, last, renewal_months, output):
         raise DomainError(f"{what}に、申請書の対象はありません（{total:,}件、うち対象外 {len(batch.skipped):,}件）。"
                           "PDFは作成していません。")
     data = batch.pdf()
-    Path(output).write_bytes(data)
+    write_atomically(output, data)
     click.echo(f"申請書 {batch.count:,}件（{batch.count:,}ページ）を書き出しました: {output}"
                f"（{what} {total:,}件、うち対象外 {len(batch.skipped):,}件）")
 
@@ -572,7 +573,7 @@ def export_debit_command(month, profile_code, output):
         result = generate_debit_file(month, profile_code)
         data = bytes(result.batch.content)
         click.echo(str(result))
-    Path(output).write_bytes(data)
+    write_atomically(output, data)
     click.echo(f"書き出しました: {output}（{len(data):,}バイト）")
     if result.excluded:
         click.echo(f"対象外 {len(result.excluded):,}件:")
@@ -685,7 +686,7 @@ def export_agency_transfer_command(month, transfer_date, profile_code, output):
 
     month = Month.parse(month, "請求月")
     data, count, total = agency_transfer_file(str(month), _option_date(transfer_date, "--date"), profile_code)
-    Path(output).write_bytes(data)
+    write_atomically(output, data)
     click.echo(f"{month} の代理店手数料の総合振込データ {count:,}件 {total:,}円を書き出しました: {output}（{len(data):,}バイト）")
 
 

@@ -27,6 +27,7 @@ from app.models.billing import ISSUED, Invoice
 from .billing.inputs import active_cards
 from .collection_profiles import default_profile, find_profile
 from .debit_files import bank_kana, file_options, require_closed
+from .files import write_atomically
 
 TRANSFER_ACCOUNT_TYPES = (1, 2, 4, 9)  # 預金種目 of a 21 data record (zengin-format.md §6)
 
@@ -104,7 +105,7 @@ def commission_list_rows(month) -> list[list]:
 
 def export_commission_list(month, path: str | Path) -> int:
     rows = commission_list_rows(month)
-    Path(path).write_bytes(workbook_bytes([(f"代理店手数料一覧 {Month.of(month)}", commission_list_headers(), rows,
+    write_atomically(path, workbook_bytes([(f"代理店手数料一覧 {Month.of(month)}", commission_list_headers(), rows,
                                             COMMISSION_MONEY)]))
     return len(rows) - 1
 

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.labels import member_term
 from app.models import Member
 from app.models.billing import CANCELLED, Invoice
+from .files import write_atomically
 
 
 MONEY_COLUMNS = (3, 4, 5, 6, 7, 8)
@@ -43,5 +44,5 @@ def export_invoice_list(month: str, path: str | Path) -> int:
     month = str(Month.of(month))
     rows = invoice_list_rows(month)
     data = workbook_bytes([(f"請求一覧 {month}", invoice_list_headers(), rows, MONEY_COLUMNS)])
-    Path(path).write_bytes(data)
+    write_atomically(path, data)
     return len(rows) - 1

@@ -23,6 +23,7 @@ from app.models.payment import CollectionProfile
 
 from .collection_profiles import all_profiles, find_profile
 from .debit_files import debit_invoices, require_closed
+from .files import write_atomically
 
 DEBIT_MONEY = (9,)
 TRANSFER_MONEY = (3,)
@@ -70,7 +71,7 @@ def export_debit_list(month, path: str | Path, profile_code: str | None = None) 
     sheets = [(f"自動振替一覧表 {profile.code}", debit_list_headers(), rows, DEBIT_MONEY) for profile, rows in sections]
     if not sheets:
         sheets = [("自動振替一覧表", debit_list_headers(), [], DEBIT_MONEY)]
-    Path(path).write_bytes(workbook_bytes(sheets))
+    write_atomically(path, workbook_bytes(sheets))
     return sum(len(rows) - 1 for _, rows in sections)
 
 
@@ -96,5 +97,5 @@ def transfer_list_rows(month) -> list[list]:
 
 def export_transfer_list(month, path: str | Path) -> int:
     rows = transfer_list_rows(month)
-    Path(path).write_bytes(workbook_bytes([(f"振込一覧表 {month}", transfer_list_headers(), rows, TRANSFER_MONEY)]))
+    write_atomically(path, workbook_bytes([(f"振込一覧表 {month}", transfer_list_headers(), rows, TRANSFER_MONEY)]))
     return len(rows) - 1

@@ -31,6 +31,7 @@ from app.models.payment import (WRITE_OFF_APPROVED, WRITE_OFF_REJECTED, WRITE_OF
 
 from .actor import current_actor
 from .unit_of_work import transactional
+from .files import write_atomically
 
 
 def _received():
@@ -184,7 +185,7 @@ def unpaid_list(month, today: dt.date | None = None) -> tuple[list[list], list[t
 
 def export_unpaid_list(month, path: str | Path) -> int:
     rows, summary = unpaid_list(month)
-    Path(path).write_bytes(workbook_bytes([
+    write_atomically(path, workbook_bytes([
         (f"未収一覧 {Month.of(month)}", unpaid_list_headers(), rows, UNPAID_MONEY),
         ("経過別", ["経過", "件数", "未収額"], [list(s) for s in summary], (2,))]))
     return len(rows) - 1

@@ -123,6 +123,36 @@ def claim(claimed_by: str, month: str | None, limit: int, skip: set[int], kinds=
     return [_Claimed(*row) for row in rows]
 
 
+def _dead_here(holder: str, host: str) -> bool:
+    """True if `holder` (process_name()) is a process of this machine that no longer runs."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False  # another machine's process, or a name cut short: only CLAIM_EXPIRES frees it
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def release_dead_claims() -> int:
+    """Let go at once of the rows held by a renderer of this machine that died (kill -9, a crash, a worker
+    restarted by the server), instead of waiting CLAIM_EXPIRES: a re-run after a crash starts at once
+    (issue 13 item 4). A process id reused meanwhile looks alive and keeps the old 15-minute rule."""
+    host = socket.gethostname()
+    with unit_of_work() as session:
+        holders = session.scalars(select(_doc.c.claimed_by).distinct()
+                                  .where(_doc.c.claimed_by.is_not(None), _doc.c.status != RENDERED)).all()
+        dead = [holder for holder in holders if _dead_here(holder, host)]
+        if dead:
+            begin_write_transaction()
+            session.execute(update(_doc).where(_doc.c.claimed_by.in_(dead), _doc.c.status != RENDERED)
+                            .values(claimed_by=None, claimed_at=None))
+    return len(dead)
+
+
 def held_elsewhere(claimed_by: str, month: str | None, kinds=None, formats=None) -> int:
     """Unrendered rows another live process holds."""
     with unit_of_work() as session:
@@ -198,6 +228,7 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
         for wanted in [month] if month else months_with_missing_documents():
             request_documents(wanted)
     me = process_name()
+    release_dead_claims()
     queue: deque[_Claimed] = deque()
     load = _Loader(queue)
     tries: dict[int, int] = {}
@@ -253,7 +284,7 @@ def render_documents(month: str | None = None, *, processes: int = 2, progress=N
                 if done_ok or done_failed:
                     flush()  # failed rows are released: they may be claimed again for their retry
                     continue
-                if held_elsewhere(me, month, kinds, formats):
+                if held_elsewhere(me, month, kinds, formats) and not release_dead_claims():
                     # Another process renders some of them: wait for it (a caller that writes the month's
                     # files next must find them stored), then take over what it lets go.
                     time.sleep(OTHERS_POLL)
