@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -26,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.services.actor import acting_as
+from app.services.processes import HOST, running_here
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ PROGRESS_WRITE_SECONDS = 0.25  # progress (not a change of state) is written at 
 UNEXPECTED = "取込中に予期しないエラーが発生しました。何も登録していません。管理者に連絡してください。"
 INTERRUPTED = ("取込が中断されました（サーバーの再起動など）。何も登録していません。"
                "もう一度取り込んでください。")
-_HOST = socket.gethostname()
 
 
 class JobRefused(Exception):
@@ -47,16 +46,6 @@ class JobRefused(Exception):
         super().__init__(message)
         self.message = message
         self.values = values
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class JobRegistry:
@@ -101,7 +90,7 @@ class JobRegistry:
 
     def _checked(self, folder: Path, job: dict) -> dict:
         """A running job whose process is gone on this host is interrupted (its transaction never committed)."""
-        if job["state"] == RUNNING and job.get("host") == _HOST and not _alive(job.get("pid") or 0):
+        if job["state"] == RUNNING and job.get("host") == HOST and not running_here(job.get("pid") or 0):
             job.update(state=FAILED, message=INTERRUPTED, errors=[], finished=time.time())
             self._write(folder, job)
         return job
@@ -155,7 +144,7 @@ class JobRegistry:
                 return running
             self._write(folder, {"id": job_id, **job, "state": RUNNING, "bytes_done": 0, "bytes_total": 0,
                                  "rows": 0, "started": time.time(), "finished": None, "summary": None,
-                                 "errors": [], "message": "", "pid": os.getpid(), "host": _HOST})
+                                 "errors": [], "message": "", "pid": os.getpid(), "host": HOST})
             return None
 
     def forget(self, job_id: str):

@@ -23,7 +23,6 @@ import datetime as dt
 import multiprocessing
 import os
 import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -40,6 +39,7 @@ from app.models.document import RENDERED, IssuedDocument
 from app.models.mixins import now_jst
 
 from ..month_lock import begin_write_transaction
+from ..processes import HOST, running_here
 from ..unit_of_work import unit_of_work
 from .chain import store_failures, store_rendered
 from .requests import months_with_missing_documents, request_documents
@@ -92,7 +92,7 @@ class _Claimed:
 
 
 def process_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:80]
+    return f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"[:80]
 
 
 def claim(claimed_by: str, month: str | None, limit: int, skip: set[int], kinds=None, formats=None) -> list[_Claimed]:
@@ -128,24 +128,17 @@ def _dead_here(holder: str, host: str) -> bool:
     parts = holder.rsplit(":", 2)
     if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
         return False  # another machine's process, or a name cut short: only CLAIM_EXPIRES frees it
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not running_here(int(parts[1]))
 
 
 def release_dead_claims() -> int:
     """Let go at once of the rows held by a renderer of this machine that died (kill -9, a crash, a worker
     restarted by the server), instead of waiting CLAIM_EXPIRES: a re-run after a crash starts at once
     (issue 13 item 4). A process id reused meanwhile looks alive and keeps the old 15-minute rule."""
-    host = socket.gethostname()
     with unit_of_work() as session:
         holders = session.scalars(select(_doc.c.claimed_by).distinct()
                                   .where(_doc.c.claimed_by.is_not(None), _doc.c.status != RENDERED)).all()
-        dead = [holder for holder in holders if _dead_here(holder, host)]
+        dead = [holder for holder in holders if _dead_here(holder, HOST)]
         if dead:
             begin_write_transaction()
             session.execute(update(_doc).where(_doc.c.claimed_by.in_(dead), _doc.c.status != RENDERED)
