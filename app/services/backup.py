@@ -13,14 +13,13 @@ restoring it checks the counts, totals and chain against the manifest.
 """
 import datetime as dt
 import hashlib
-import io
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +77,77 @@ def _libpq_url(url) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+CHUNK = 8 << 20  # bytes per read/write while copying and hashing
+BLOCK = 512  # tar's block size
+
+
+def _pad(out, size: int) -> None:
+    if size % BLOCK:
+        out.write(b"\0" * (BLOCK - size % BLOCK))
+
+
+def _member_header(name: str, size: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, int(time.time()), 0o600
+    header = info.tobuf(format=tarfile.GNU_FORMAT)
+    assert len(header) == BLOCK  # short name; GNU base-256 sizes keep one block beyond 8 GiB
+    return header
+
+
+def _copy_hashing(source, out, size: int | None = None) -> tuple[str, int]:
+    """Copy `source` (a binary stream) into `out`, hashing on the way; (sha256, bytes). One pass."""
+    digest, copied = hashlib.sha256(), 0
+    while size is None or copied < size:
+        block = source.read(CHUNK if size is None else min(CHUNK, size - copied))
+        if not block:
+            break
+        digest.update(block)
+        out.write(block)
+        copied += len(block)
+    return digest.hexdigest(), copied
+
+
+def _collect_stderr(process):
+    """Read the tool's messages in a thread (a full stderr pipe would stall it while we stream its data);
+    returns a function giving them once it has ended."""
+    collected: list[bytes] = []
+    reader = threading.Thread(target=lambda: collected.append(process.stderr.read()), daemon=True)
+    reader.start()
+
+    def text_of() -> str:
+        reader.join(30)
+        return b"".join(collected).decode(errors="replace")
+    return text_of
+
+
+def _write_database(engine, out, work: Path) -> tuple[str, str, int]:
+    """The database's own consistent copy streamed into `out`: (member name, sha256, size)."""
+    if engine.dialect.name == "sqlite":
+        copy = work / SQLITE_FILE
+        source, target = sqlite3.connect(engine.url.database), sqlite3.connect(copy)
+        try:
+            source.backup(target)  # the online backup API: consistent while others write
+        finally:
+            target.close()
+            source.close()
+        with open(copy, "rb") as data:
+            return (SQLITE_FILE, *_copy_hashing(data, out))
+    # PostgreSQL: pg_dump writes to a pipe and the bytes go straight into the archive (no second copy)
+    dump = subprocess.Popen(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                             "--dbname", _libpq_url(engine.url)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errors = _collect_stderr(dump)
+    digest, size = _copy_hashing(dump.stdout, out)
+    if dump.wait() != 0:
+        raise DomainError(f"pg_dump が失敗しました（何も作成していません）: {errors().strip()[:400]}")
+    return PG_FILE, digest, size
+
+
 def backup(path: str | Path) -> BackupSummary:
-    """Write the backup file at `path` (written to a temporary name first, then renamed)."""
+    """Write the backup file at `path` (written to a temporary name first, then renamed).
+
+    The archive is written in one pass: a block is kept free for the database member's tar header, the
+    database's copy is streamed in while it is hashed, then the header (its size now known) is written into
+    that block and the manifest appended. A valid tar, read back by `tarfile` and `tar` alike."""
     started = time.monotonic()
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -91,34 +159,50 @@ def backup(path: str | Path) -> BackupSummary:
         facts = _facts(connection)
     with tempfile.TemporaryDirectory(dir=folder) as work:
         work = Path(work)
-        if engine.dialect.name == "sqlite":
-            data = work / SQLITE_FILE
-            source = sqlite3.connect(engine.url.database)
-            target = sqlite3.connect(data)
-            try:
-                source.backup(target)  # the online backup API: consistent while others write
-            finally:
-                target.close()
-                source.close()
-        else:
-            data = work / PG_FILE
-            done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", str(data),
-                                   "--dbname", _libpq_url(engine.url)], capture_output=True, text=True)
-            if done.returncode != 0:
-                raise DomainError(f"pg_dump が失敗しました（何も作成していません）: {done.stderr.strip()[:400]}")
-        manifest = {"format": FORMAT, "database": engine.dialect.name, "revision": revision,
-                    "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "file": data.name,
-                    "sha256": hashlib.sha256(data.read_bytes()).hexdigest(), **facts}
         partial = work / "backup.tar"
-        with tarfile.open(partial, "w") as archive:
+        with open(partial, "wb") as out:
+            out.write(b"\0" * BLOCK)
+            name, digest, size = _write_database(engine, out, work)
+            _pad(out, size)
+            manifest = {"format": FORMAT, "database": engine.dialect.name, "revision": revision,
+                        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "file": name,
+                        "sha256": digest, **facts}
             body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
-            info = tarfile.TarInfo(MANIFEST)
-            info.size = len(body)
-            archive.addfile(info, io.BytesIO(body))
-            archive.add(data, arcname=data.name)
+            out.write(_member_header(MANIFEST, len(body)))
+            out.write(body)
+            _pad(out, len(body))
+            out.write(b"\0" * (2 * BLOCK))  # end of archive
+            out.seek(0)
+            out.write(_member_header(name, size))
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(partial, path)
     return BackupSummary(str(path), path.stat().st_size, facts["invoices"], facts["documents"],
                          time.monotonic() - started)
+
+
+class _Discard:
+    def write(self, block):
+        pass
+
+
+def _restore_sqlite(archive, size: int, sha256: str, target: Path, corrupt: DomainError) -> None:
+    """The backup's database file becomes the (empty) target: copied next to it while hashed, then renamed
+    over it, so a damaged file or a failure half-way leaves the target as it was."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".restoring")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            digest, copied = _copy_hashing(archive, out, size)
+            if (digest, copied) != (sha256, size):
+                raise corrupt
+            out.flush()
+            os.fsync(out.fileno())
+        for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm"), Path(f"{target}-journal")):
+            leftover.unlink(missing_ok=True)  # the empty target's journal must not be applied to the new file
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def read_manifest(path: str | Path) -> dict:
@@ -146,26 +230,37 @@ def restore(path: str | Path) -> str:
     if tables:
         raise DomainError(f"復元先のデータベースが空ではありません（テーブル {len(tables)}個）。空のデータベースを指定してください。"
                           "何も変更していません。")
-    with tempfile.TemporaryDirectory() as work:
-        with tarfile.open(path, "r") as archive:
-            archive.extract(manifest["file"], work, filter="data")
-        data = Path(work) / manifest["file"]
-        if hashlib.sha256(data.read_bytes()).hexdigest() != manifest["sha256"]:
-            raise DomainError("バックアップの中身が壊れています（SHA-256 が記録と一致しません）。何も変更していません。")
-        engine.dispose()
+    with tarfile.open(path, "r") as archive:
+        try:
+            member = archive.getmember(manifest["file"])
+        except KeyError:
+            raise DomainError(f"{path} にデータベースが入っていません。何も変更していません。") from None
+        offset, size = member.offset_data, member.size
+    corrupt = DomainError("バックアップの中身が壊れています（SHA-256 が記録と一致しません）。何も変更していません。")
+    engine.dispose()
+    with open(path, "rb") as archive:
+        archive.seek(offset)
         if engine.dialect.name == "sqlite":
-            source = sqlite3.connect(data)
-            target = sqlite3.connect(engine.url.database)
-            try:
-                source.backup(target)
-            finally:
-                target.close()
-                source.close()
+            _restore_sqlite(archive, size, manifest["sha256"], Path(engine.url.database), corrupt)
         else:
-            done = subprocess.run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-                                   "--dbname", _libpq_url(engine.url), str(data)], capture_output=True, text=True)
-            if done.returncode != 0:
-                raise DomainError(f"pg_restore が失敗しました（変更は取り消しました）: {done.stderr.strip()[:400]}")
+            # checked first (a read of the file, no write), then streamed into pg_restore: nothing is changed
+            # by a damaged file
+            digest, copied = _copy_hashing(archive, _Discard(), size)
+            if (digest, copied) != (manifest["sha256"], size):
+                raise corrupt
+            archive.seek(offset)
+            restoring = subprocess.Popen(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+                                          "--single-transaction", "--dbname", _libpq_url(engine.url)],
+                                         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            errors = _collect_stderr(restoring)
+            try:
+                _copy_hashing(archive, restoring.stdin, size)
+                restoring.stdin.close()
+            except BrokenPipeError:
+                pass  # pg_restore stopped on an error: its message follows
+            if restoring.wait() != 0:
+                message = errors().strip()[:400]
+                raise DomainError(f"pg_restore が失敗しました（変更は取り消しました）: {message}")
     with engine.connect() as connection:
         facts = _facts(connection)
     wanted = {k: manifest[k] for k in facts}

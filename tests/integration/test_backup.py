@@ -109,3 +109,25 @@ def test_bad_files_and_other_versions_are_refused(app, db, tmp_path):
 
     result = runner.invoke(args=["etc", "backup", str(tmp_path / "no-such-folder" / "x.backup")])
     assert result.exit_code == 1 and "に書き込めません" in result.output
+
+
+def test_the_archive_is_a_plain_tar_and_a_damaged_byte_changes_nothing(app, db, tmp_path, empty_target):
+    build_closed_month(db, tmp_path)
+    path = tmp_path / "tollbook.backup"
+    assert app.test_cli_runner().invoke(args=["etc", "backup", str(path)]).exit_code == 0
+    listed = subprocess.run(["tar", "tvf", str(path)], capture_output=True, text=True, check=True).stdout
+    names = [line.split()[-1] for line in listed.splitlines()]
+    assert names[1] == "manifest.json" and names[0] in ("database.sqlite3", "database.dump")
+    with tarfile.open(path) as archive:
+        member = archive.getmember(names[0])
+        offset = member.offset_data
+    damaged = tmp_path / "damaged.backup"
+    data = bytearray(path.read_bytes())
+    data[offset + member.size // 2] ^= 0xFF  # one byte in the middle of the database
+    damaged.write_bytes(bytes(data))
+    result = flask(["restore", str(damaged)], empty_target, tmp_path / "instance")
+    assert result.returncode == 1 and "SHA-256 が記録と一致しません" in result.stderr
+    engine = create_engine(empty_target)
+    with engine.connect() as connection:  # still empty: nothing was restored
+        assert not connection.dialect.get_table_names(connection)
+    engine.dispose()
