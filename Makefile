@@ -52,3 +52,9 @@ bench-documents: setup
 .PHONY: bench-portal
 bench-portal: setup
 	.venv/bin/python bench/bench_portal.py
+
+# Backup benchmark (docs/performance.md, "Backup and restore"): flask etc backup / restore of the billing benchmark's
+# 1M-row database against sqlite3 .backup/.restore and pg_dump/pg_restore alone, ~10 minutes.
+.PHONY: bench-backup
+bench-backup: setup
+	BENCH_PG_URL=$(PG_TEST_URL) .venv/bin/python bench/bench_backup.py
