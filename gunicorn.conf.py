@@ -25,6 +25,18 @@ preload_app = False
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines (worker booted, worker killed) in the same format as the app's (app/observability.py)
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    _stderr = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr",
+               "filters": ["request_id"]}
+    logconfig_dict = {  # merged over gunicorn's defaults: the same handler names, in JSON
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "app.observability.json_formatter"}},
+        "filters": {"request_id": {"()": "app.observability.RequestIdFilter"}},
+        "handlers": {"console": _stderr, "error_console": _stderr},
+        "root": {"level": loglevel.upper(), "handlers": ["console"]},
+        "loggers": {"gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"], "propagate": False}},
+    }
 # TOLLBOOK_SCHEDULER=1: every worker is a candidate for the scheduler; one wins its lock (app/jobs/scheduler.py).
 raw_env = [f"LOG_FORMAT={os.environ.get('LOG_FORMAT', 'json')}", "TOLLBOOK_ENV=production",
            f"TOLLBOOK_SCHEDULER={os.environ.get('TOLLBOOK_SCHEDULER', '1')}"]

@@ -47,6 +47,24 @@ def _jst_time(formatter, record, datefmt=None):
     return dt.datetime.fromtimestamp(record.created, JST).isoformat(timespec="milliseconds")
 
 
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line, time in Japan time; also gunicorn's own lines (gunicorn.conf.py)."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    formatter = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                              rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                              json_ensure_ascii=False, defaults={"request_id": "-"})
+    formatter.formatTime = _jst_time.__get__(formatter)
+    return formatter
+
+
+def text_formatter() -> logging.Formatter:
+    formatter = logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+                                  defaults={"request_id": "-"})
+    formatter.formatTime = _jst_time.__get__(formatter)
+    return formatter
+
+
 def configure_logging(app: Flask) -> None:
     """Root handler on stderr, JSON or text by LOG_FORMAT, at LOG_LEVEL (INFO). Done once per process."""
     root = logging.getLogger()
@@ -55,16 +73,7 @@ def configure_logging(app: Flask) -> None:
     style = (app.config.get("LOG_FORMAT") or "text").lower()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    if style == "json":
-        from pythonjsonlogger.json import JsonFormatter
-
-        formatter = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                                  rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                                  json_ensure_ascii=False)
-    else:
-        formatter = logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-    formatter.formatTime = _jst_time.__get__(formatter)
-    handler.setFormatter(formatter)
+    handler.setFormatter(json_formatter() if style == "json" else text_formatter())
     root.handlers[:] = [handler]
     root.setLevel(app.config.get("LOG_LEVEL") or "INFO")
     root._tollbook_configured = True

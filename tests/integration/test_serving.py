@@ -150,3 +150,5 @@ def test_make_serve_runs_gunicorn_workers_and_replaces_a_killed_one(production_s
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert any(line.get("path") == "/login/" and line.get("request_id") == response.headers["X-Request-ID"]
                for line in lines)
+    # gunicorn's own lines are JSON too: the killed worker and its replacement are in the log
+    assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Booting worker") for line in lines)
