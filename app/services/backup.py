@@ -11,9 +11,12 @@ The file is a tar archive:
 by another version of the schema, one of the other database kind, and a database that is not empty. After
 restoring it checks the counts, totals and chain against the manifest.
 """
+import ctypes
+import ctypes.util
 import datetime as dt
 import hashlib
 import json
+import mmap
 import os
 import sqlite3
 import subprocess
@@ -24,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import xxhash
 from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import func, inspect, select, text
@@ -79,6 +83,13 @@ def _libpq_url(url) -> str:
 
 CHUNK = 8 << 20  # bytes per read/write while copying and hashing
 BLOCK = 512  # tar's block size
+# The copy's checksum: XXH3-128 (xxhash), which reads at memory speed; a SHA-256 pass over a 400 MB copy cost
+# more than SQLite's own backup of it (docs/performance.md, "Backup and restore"). It detects a damaged file;
+# the documents keep their SHA-256 and hash chain inside the database. Backups that name "sha256" (made before
+# 2026-11-30) are still checked with it.
+CHECKSUM = "xxh3_128"
+_HASHERS = {"xxh3_128": xxhash.xxh3_128, "sha256": hashlib.sha256}
+FALLOC_FL_INSERT_RANGE = 0x20  # linux/falloc.h
 
 
 def _pad(out, size: int) -> None:
@@ -94,9 +105,25 @@ def _member_header(name: str, size: int) -> bytes:
     return header
 
 
-def _copy_hashing(source, out, size: int | None = None) -> tuple[str, int]:
-    """Copy `source` (a binary stream) into `out`, hashing on the way; (sha256, bytes). One pass."""
-    digest, copied = hashlib.sha256(), 0
+def _hash_file(handle, offset: int, size: int, algorithm: str) -> tuple[str, int]:
+    """(checksum, bytes hashed) of `size` bytes of the file from `offset`, read through a memory map: the page
+    cache is hashed where it lies, not copied into Python first."""
+    digest = _HASHERS[algorithm]()
+    available = max(0, min(size, os.fstat(handle.fileno()).st_size - offset))
+    if available:
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                for start in range(offset, offset + available, 64 * CHUNK):
+                    digest.update(view[start:min(start + 64 * CHUNK, offset + available)])
+            finally:
+                view.release()
+    return digest.hexdigest(), available
+
+
+def _copy_hashing(source, out, size: int | None = None, algorithm: str = CHECKSUM) -> tuple[str, int]:
+    """Copy `source` (a binary stream) into `out`, hashing on the way; (checksum, bytes). One pass."""
+    digest, copied = _HASHERS[algorithm](), 0
     while size is None or copied < size:
         block = source.read(CHUNK if size is None else min(CHUNK, size - copied))
         if not block:
@@ -105,6 +132,34 @@ def _copy_hashing(source, out, size: int | None = None) -> tuple[str, int]:
         out.write(block)
         copied += len(block)
     return digest.hexdigest(), copied
+
+
+def _copy_range(source, offset: int, size: int, out, out_offset: int) -> int:
+    """`size` bytes of the file `source` from `offset` into the file `out` at `out_offset`, copied in the kernel
+    (copy_file_range) where the file system can, else by positioned reads and writes."""
+    source_fd, out_fd, copied = source.fileno(), out.fileno(), 0
+    try:
+        while copied < size:
+            step = os.copy_file_range(source_fd, out_fd, size - copied, offset + copied, out_offset + copied)
+            if step == 0:
+                break
+            copied += step
+    except OSError:  # EXDEV, ENOSYS, EINVAL…
+        while copied < size:
+            block = os.pread(source_fd, min(CHUNK, size - copied), offset + copied)
+            if not block:
+                break
+            os.pwrite(out_fd, block, out_offset + copied)
+            copied += len(block)
+    return copied
+
+
+def _insert_at_start(handle, length: int) -> bool:
+    """Make room for `length` bytes at the start of the file without rewriting it (fallocate
+    FALLOC_FL_INSERT_RANGE: ext4 and XFS move the extents). False where the file system cannot."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+    return libc.fallocate(handle.fileno(), FALLOC_FL_INSERT_RANGE, 0, length) == 0
 
 
 def _collect_stderr(process):
@@ -120,34 +175,80 @@ def _collect_stderr(process):
     return text_of
 
 
-def _write_database(engine, out, work: Path) -> tuple[str, str, int]:
-    """The database's own consistent copy streamed into `out`: (member name, sha256, size)."""
-    if engine.dialect.name == "sqlite":
-        copy = work / SQLITE_FILE
-        source, target = sqlite3.connect(engine.url.database), sqlite3.connect(copy)
-        try:
-            source.backup(target)  # the online backup API: consistent while others write
-        finally:
-            target.close()
-            source.close()
-        with open(copy, "rb") as data:
-            return (SQLITE_FILE, *_copy_hashing(data, out))
-    # PostgreSQL: pg_dump writes to a pipe and the bytes go straight into the archive (no second copy)
-    dump = subprocess.Popen(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
-                             "--dbname", _libpq_url(engine.url)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    errors = _collect_stderr(dump)
-    digest, size = _copy_hashing(dump.stdout, out)
-    if dump.wait() != 0:
-        raise DomainError(f"pg_dump が失敗しました（何も作成していません）: {errors().strip()[:400]}")
-    return PG_FILE, digest, size
+def _manifest_bytes(manifest: dict, size: int | None = None) -> bytes:
+    body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    if size is not None:
+        body += b" " * (size - len(body))  # JSON allows trailing white space: the member fills its blocks
+    return body
+
+
+def _sqlite_archive(engine, partial: Path, manifest: dict) -> None:
+    """SQLite: the online backup API writes the copy straight into the archive's file; then the manifest and
+    the copy's tar header are put in front of it without moving it (fallocate), and the archive's end after.
+    Where the file system cannot insert, the copy is copied once behind them."""
+    source, target = sqlite3.connect(engine.url.database), sqlite3.connect(partial)
+    try:
+        target.execute("PRAGMA journal_mode=OFF")  # a copy being made: no journal, synced once at the end
+        target.execute("PRAGMA synchronous=OFF")
+        source.backup(target)  # consistent while others write
+    finally:
+        target.close()
+        source.close()
+    size = partial.stat().st_size  # whole pages: a multiple of 512
+    with open(partial, "rb") as data:
+        manifest.update(file=SQLITE_FILE, checksum=CHECKSUM, **{CHECKSUM: _hash_file(data, 0, size, CHECKSUM)[0]})
+    body = _manifest_bytes(manifest)
+    block = os.statvfs(partial).f_bsize
+    front = -(-(len(body) + 2 * BLOCK) // block) * block  # manifest header + body + the copy's header, whole fs blocks
+    prefix = (_member_header(MANIFEST, front - 2 * BLOCK) + _manifest_bytes(manifest, front - 2 * BLOCK)
+              + _member_header(SQLITE_FILE, size))
+    with open(partial, "r+b") as out:
+        if _insert_at_start(out, front):
+            os.pwrite(out.fileno(), prefix, 0)
+            os.pwrite(out.fileno(), b"\0" * (2 * BLOCK), front + size)  # end of archive
+            os.fsync(out.fileno())
+            return
+    moved = partial.with_suffix(".copy")
+    os.replace(partial, moved)
+    with open(moved, "rb") as data, open(partial, "wb") as out:
+        out.write(prefix)
+        out.flush()
+        _copy_range(data, 0, size, out, len(prefix))
+        out.seek(len(prefix) + size)
+        out.write(b"\0" * (2 * BLOCK))
+        out.flush()
+        os.fsync(out.fileno())
+    moved.unlink()
+
+
+def _postgresql_archive(engine, partial: Path, manifest: dict) -> None:
+    """PostgreSQL: pg_dump writes to a pipe and its bytes go straight into the archive, hashed on the way, after
+    a block kept for their tar header (written once the size is known); the manifest follows."""
+    with open(partial, "wb") as out:
+        out.write(b"\0" * BLOCK)
+        dump = subprocess.Popen(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                                 "--dbname", _libpq_url(engine.url)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        errors = _collect_stderr(dump)
+        digest, size = _copy_hashing(dump.stdout, out)
+        if dump.wait() != 0:
+            raise DomainError(f"pg_dump が失敗しました（何も作成していません）: {errors().strip()[:400]}")
+        _pad(out, size)
+        manifest.update(file=PG_FILE, checksum=CHECKSUM, **{CHECKSUM: digest})
+        body = _manifest_bytes(manifest)
+        out.write(_member_header(MANIFEST, len(body)))
+        out.write(body)
+        _pad(out, len(body))
+        out.write(b"\0" * (2 * BLOCK))  # end of archive
+        out.seek(0)
+        out.write(_member_header(PG_FILE, size))
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def backup(path: str | Path) -> BackupSummary:
-    """Write the backup file at `path` (written to a temporary name first, then renamed).
-
-    The archive is written in one pass: a block is kept free for the database member's tar header, the
-    database's copy is streamed in while it is hashed, then the header (its size now known) is written into
-    that block and the manifest appended. A valid tar, read back by `tarfile` and `tar` alike."""
+    """Write the backup file at `path` (written to a temporary name in the same folder first, then renamed).
+    A plain tar archive (read back by `tarfile` and `tar` alike), written without a second copy of the
+    database: see _sqlite_archive and _postgresql_archive."""
     started = time.monotonic()
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -157,45 +258,30 @@ def backup(path: str | Path) -> BackupSummary:
     with engine.connect() as connection:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
         facts = _facts(connection)
+    manifest = {"format": FORMAT, "database": engine.dialect.name, "revision": revision,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), **facts}
     with tempfile.TemporaryDirectory(dir=folder) as work:
-        work = Path(work)
-        partial = work / "backup.tar"
-        with open(partial, "wb") as out:
-            out.write(b"\0" * BLOCK)
-            name, digest, size = _write_database(engine, out, work)
-            _pad(out, size)
-            manifest = {"format": FORMAT, "database": engine.dialect.name, "revision": revision,
-                        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "file": name,
-                        "sha256": digest, **facts}
-            body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
-            out.write(_member_header(MANIFEST, len(body)))
-            out.write(body)
-            _pad(out, len(body))
-            out.write(b"\0" * (2 * BLOCK))  # end of archive
-            out.seek(0)
-            out.write(_member_header(name, size))
-            out.flush()
-            os.fsync(out.fileno())
+        partial = Path(work) / "backup.tar"
+        if engine.dialect.name == "sqlite":
+            _sqlite_archive(engine, partial, manifest)
+        else:
+            _postgresql_archive(engine, partial, manifest)
         os.replace(partial, path)
     return BackupSummary(str(path), path.stat().st_size, facts["invoices"], facts["documents"],
                          time.monotonic() - started)
 
 
-class _Discard:
-    def write(self, block):
-        pass
-
-
-def _restore_sqlite(archive, size: int, sha256: str, target: Path, corrupt: DomainError) -> None:
-    """The backup's database file becomes the (empty) target: copied next to it while hashed, then renamed
-    over it, so a damaged file or a failure half-way leaves the target as it was."""
+def _restore_sqlite(archive, size: int, algorithm: str, expected: str, target: Path, corrupt: DomainError) -> None:
+    """The backup's database file becomes the (empty) target: checked, copied next to it (in the kernel), then
+    renamed over it, so a damaged file or a failure half-way leaves the target as it was."""
+    offset = archive.tell()
+    if _hash_file(archive, offset, size, algorithm) != (expected, size):
+        raise corrupt
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".restoring")
     try:
         with os.fdopen(handle, "wb") as out:
-            digest, copied = _copy_hashing(archive, out, size)
-            if (digest, copied) != (sha256, size):
+            if _copy_range(archive, offset, size, out, 0) != size:
                 raise corrupt
-            out.flush()
             os.fsync(out.fileno())
         for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm"), Path(f"{target}-journal")):
             leftover.unlink(missing_ok=True)  # the empty target's journal must not be applied to the new file
@@ -236,17 +322,19 @@ def restore(path: str | Path) -> str:
         except KeyError:
             raise DomainError(f"{path} にデータベースが入っていません。何も変更していません。") from None
         offset, size = member.offset_data, member.size
-    corrupt = DomainError("バックアップの中身が壊れています（SHA-256 が記録と一致しません）。何も変更していません。")
+    algorithm = manifest.get("checksum", "sha256")
+    if algorithm not in _HASHERS or algorithm not in manifest:
+        raise DomainError(f"{path} のチェックサム（{algorithm}）を確かめられません。何も変更していません。")
+    corrupt = DomainError(f"バックアップの中身が壊れています（チェックサム {algorithm} が記録と一致しません）。何も変更していません。")
     engine.dispose()
     with open(path, "rb") as archive:
         archive.seek(offset)
         if engine.dialect.name == "sqlite":
-            _restore_sqlite(archive, size, manifest["sha256"], Path(engine.url.database), corrupt)
+            _restore_sqlite(archive, size, algorithm, manifest[algorithm], Path(engine.url.database), corrupt)
         else:
             # checked first (a read of the file, no write), then streamed into pg_restore: nothing is changed
             # by a damaged file
-            digest, copied = _copy_hashing(archive, _Discard(), size)
-            if (digest, copied) != (manifest["sha256"], size):
+            if _hash_file(archive, offset, size, algorithm) != (manifest[algorithm], size):
                 raise corrupt
             archive.seek(offset)
             restoring = subprocess.Popen(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
@@ -254,7 +342,7 @@ def restore(path: str | Path) -> str:
                                          stdin=subprocess.PIPE, stderr=subprocess.PIPE)
             errors = _collect_stderr(restoring)
             try:
-                _copy_hashing(archive, restoring.stdin, size)
+                _copy_hashing(archive, restoring.stdin, size, algorithm)
                 restoring.stdin.close()
             except BrokenPipeError:
                 pass  # pg_restore stopped on an error: its message follows
