@@ -103,7 +103,7 @@ def production_server(tmp_path, db):
     """`make serve`'s command (TOLLBOOK_ENV=production python run.py) on the test database, 2 workers."""
     port = _free_port()
     env = {**os.environ, "TOLLBOOK_ENV": "production", "SECRET_KEY": "s" * 64, "PORT": str(port),
-           "WORKERS": "2", "THREADS": "2", "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+           "WORKERS": "2", "THREADS": "2", "SCHEDULER_LOCK_RETRY_SECONDS": "1", "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
            "TOLLBOOK_INSTANCE": str(tmp_path)}
     env.pop("TEST_DATABASE_URL", None)
     log = open(tmp_path / "server.log", "w")
@@ -127,27 +127,51 @@ def production_server(tmp_path, db):
     log.close()
 
 
-def test_make_serve_runs_gunicorn_workers_and_replaces_a_killed_one(production_server):
+def _log_lines(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def _scheduler_pids(log: Path) -> list[int]:
+    return [int(line["message"].rsplit(" ", 1)[1]) for line in _log_lines(log)
+            if line["logger"] == "app.jobs.scheduler" and line["message"].startswith("scheduler started in process")]
+
+
+def _wait(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+    return value
+
+
+def test_make_serve_runs_gunicorn_workers_one_scheduler_and_replaces_a_killed_one(production_server):
     server, base, log = production_server
     response = requests.get(f"{base}/login/", timeout=10)
     assert response.status_code == 200 and response.headers["Server"] == "gunicorn"
     assert "ログイン" in response.text and response.headers["X-Request-ID"]
-    deadline = time.monotonic() + 30
-    while len(workers := _children(server.pid)) < 2:  # workers boot one after the other
-        assert time.monotonic() < deadline, workers
-        time.sleep(0.2)
-    assert len(workers) == 2
-    victim = sorted(workers)[0]
-    os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while True:  # the master boots a new worker; the site keeps answering meanwhile
-        assert requests.get(f"{base}/health", timeout=10).json()["status"] == "ok"
-        now = _children(server.pid)
-        if len(now) == 2 and victim not in now:
-            break
-        assert time.monotonic() < deadline, now
-        time.sleep(0.3)
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    def two_workers(without=None):
+        found = _children(server.pid)
+        return found if len(found) == 2 and without not in found else None
+
+    def schedulers(count):
+        found = _scheduler_pids(log)
+        return found if len(found) == count else None
+
+    workers = _wait(two_workers, 30, "two workers")
+    # both workers are candidates; exactly one runs the scheduler (the lock), the other keeps retrying
+    holder = _wait(lambda: _scheduler_pids(log), 60, "a scheduler started")[0]
+    time.sleep(3)  # three of the other worker's retries (SCHEDULER_LOCK_RETRY_SECONDS=1)
+    assert _scheduler_pids(log) == [holder] and holder in workers
+
+    os.kill(holder, signal.SIGKILL)  # the scheduler's worker dies: the master replaces it, the other takes over
+    replacement = _wait(lambda: two_workers(without=holder), 30, "the killed worker replaced")
+    assert requests.get(f"{base}/health", timeout=10).json()["status"] == "ok"
+    pids = _wait(lambda: schedulers(2), 60, "the scheduler taken over")
+    assert pids[1] != holder and pids[1] in replacement
+    time.sleep(3)
+    assert len(_scheduler_pids(log)) == 2  # still one at a time
+
+    lines = _log_lines(log)
     assert any(line.get("path") == "/login/" and line.get("request_id") == response.headers["X-Request-ID"]
                for line in lines)
     # gunicorn's own lines are JSON too: the killed worker and its replacement are in the log
