@@ -12,7 +12,6 @@ health endpoint for monitoring.
   reason otherwise. No login, no session, no data: a monitor (or the proxy's health check) can poll it.
 """
 import datetime as dt
-import functools
 import logging
 import re
 import sys
@@ -94,30 +93,20 @@ def install_request_ids(app: Flask) -> None:
         started = request.environ.get("tollbook.started")
         if started is not None and request.endpoint not in ("static", "appbuilder.static", "health"):
             user = getattr(g.get("user"), "id", None) if "user" in g else None
+            milliseconds = (time.perf_counter() - started) * 1000
             # the path only: a query string may carry a member's name typed into a search box
-            access_log.info("%s %s %s %.0fms", request.method, request.path, response.status_code,
-                            (time.perf_counter() - started) * 1000,
+            access_log.info("%s %s %s %.0fms", request.method, request.path, response.status_code, milliseconds,
                             extra={"method": request.method, "path": request.path, "status": response.status_code,
-                                   "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                                   "duration_ms": round(milliseconds, 1),
                                    "user_id": user, "remote_addr": request.remote_addr})
         return response
 
 
-@functools.lru_cache(maxsize=4)
-def _code_head(directory: str) -> str:
-    """The Alembic head of the code: read from the migration scripts once per process."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", directory)
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
 def health_state() -> tuple[bool, dict]:
     """(healthy, details): the database answers a query and its Alembic revision is the code's head."""
-    from flask import current_app
     from sqlalchemy import text
+
+    from app.services.backup import code_revision
 
     from app.extensions import db
 
@@ -138,7 +127,7 @@ def health_state() -> tuple[bool, dict]:
         return False, {"status": "error", "database": "ok", "schema": "missing",
                        "message": "データベースが初期化されていません（flask etc init を実行してください）。"}
     details["database"] = "ok"
-    if revision != _code_head(current_app.extensions["migrate"].directory):
+    if revision != code_revision():
         details.update(status="error", schema="outdated",
                        message="データベースの形式が古いままです（flask db upgrade を実行してください）。")
         return False, details

@@ -14,6 +14,7 @@ restoring it checks the counts, totals and chain against the manifest.
 import ctypes
 import ctypes.util
 import datetime as dt
+import functools
 import hashlib
 import json
 import mmap
@@ -53,8 +54,13 @@ class BackupSummary:
 
 
 def code_revision() -> str:
-    """The schema revision this version of Tollbook expects (the Alembic head)."""
-    directory = current_app.extensions["migrate"].directory
+    """The schema revision this version of Tollbook expects (the Alembic head; also the health check's)."""
+    return _head_of(current_app.extensions["migrate"].directory)
+
+
+@functools.lru_cache(maxsize=4)
+def _head_of(directory: str) -> str:
+    """Read from the migration scripts once per process."""
     from alembic.config import Config
 
     config = Config()
@@ -132,6 +138,17 @@ def _copy_hashing(source, out, size: int | None = None, algorithm: str = CHECKSU
         out.write(block)
         copied += len(block)
     return digest.hexdigest(), copied
+
+
+def _copy_range_to_stream(source, out, size: int) -> None:
+    """`size` bytes from the stream `source` into `out` (a pipe), unhashed: the caller checked them already."""
+    copied = 0
+    while copied < size:
+        block = source.read(min(CHUNK, size - copied))
+        if not block:
+            break
+        out.write(block)
+        copied += len(block)
 
 
 def _copy_range(source, offset: int, size: int, out, out_offset: int) -> int:
@@ -342,7 +359,7 @@ def restore(path: str | Path) -> str:
                                          stdin=subprocess.PIPE, stderr=subprocess.PIPE)
             errors = _collect_stderr(restoring)
             try:
-                _copy_hashing(archive, restoring.stdin, size, algorithm)
+                _copy_range_to_stream(archive, restoring.stdin, size)
                 restoring.stdin.close()
             except BrokenPipeError:
                 pass  # pg_restore stopped on an error: its message follows

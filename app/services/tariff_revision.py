@@ -1,7 +1,7 @@
 """料金表の改定 (issue 9 item 16): a rule's new values from a start date, the old version ending the day
 before, and the preview of what that does to the open month's invoices.
 
-The preview runs the billing engine itself (billing.inputs.gather and the draft's own _compute) twice
+The preview runs the billing engine itself (billing.inputs.gather and the draft's own compute_invoices) twice
 over the month: once with the stored tariff and once with the revised one, held in memory only. Nothing
 is written, so the numbers are those a draft computed after saving the revision would show, without a
 draft being touched."""
@@ -95,11 +95,11 @@ def revision_of(row: TariffRule, revision: Revision) -> tuple[Rule, Rule]:
 
 def member_totals(month: str, rules: list[Rule]) -> dict[int, tuple[str, str, int]]:
     """member id → (code, name, 請求金額) as the draft computes the month with `rules` (nothing written)."""
-    from .billing.draft import _compute
+    from .billing.draft import compute_invoices
     from .billing.inputs import gather
 
     inputs = gather(month, rules=rules)
-    results, _ = _compute(inputs)
+    results, _ = compute_invoices(inputs)
     return {member_id: (inputs.info[member_id].code, inputs.info[member_id].name, result.totals()["total"])
             for member_id, result in results}
 

@@ -44,7 +44,7 @@ def test_the_streamed_draft_writes_what_the_plain_path_writes(db, fixed_fees):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     from bench_billing import generate
 
-    from app.services.billing.draft import _compute, _delete_draft_rows, run_billing, write_invoices
+    from app.services.billing.draft import compute_invoices, _delete_draft_rows, run_billing, write_invoices
     from app.services.billing.inputs import gather
     from app.services.tariff import ensure_default_tariff
 
@@ -71,7 +71,7 @@ def test_the_streamed_draft_writes_what_the_plain_path_writes(db, fixed_fees):
     assert (idle_id in {row[0] for row in streamed["invoices"]}) is fixed_fees
 
     inputs = gather(MONTH)  # the plain path on the same inputs, rolled back
-    results, _ = _compute(inputs)
+    results, _ = compute_invoices(inputs)
     _delete_draft_rows(run_id)
     write_invoices(run_id, MONTH, inputs, results, "bench")
     plain = _snapshot(session, run_id)

@@ -28,9 +28,7 @@ def test_health_says_ok_without_login_or_session(client, db):
 
 
 def test_health_is_503_when_the_schema_is_not_the_codes(client, monkeypatch):
-    from app import observability
-
-    monkeypatch.setattr(observability, "_code_head", lambda directory: "ffffffffffff")
+    monkeypatch.setattr("app.services.backup.code_revision", lambda: "ffffffffffff")
     response = client.get("/health")
     assert response.status_code == 503
     body = response.get_json()

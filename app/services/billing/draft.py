@@ -58,7 +58,7 @@ class BillingSummary:
 
 
 
-def _compute(inputs: Inputs) -> tuple[list[tuple[int, object]], dict]:
+def compute_invoices(inputs: Inputs) -> tuple[list[tuple[int, object]], dict]:
     """(member id, InvoiceResult) for every member with something to bill, by member code; and the
     車両単位割引 every member's calculation computed (member id → InvoiceResult.band_discounts), for
     write_discounts."""
@@ -119,7 +119,7 @@ def _write_draft(month: str) -> tuple[BillingRun, bool, dict]:
         results, band_discounts = _compute_and_stream(run.id, month, inputs, username)
         timings["compute"], clock = time.perf_counter() - clock, time.perf_counter()
     else:
-        results, band_discounts = _compute(inputs)
+        results, band_discounts = compute_invoices(inputs)
         timings["compute"], clock = time.perf_counter() - clock, time.perf_counter()
         write_invoices(run.id, month, inputs, results, username)
     write_discounts(run.id, month, inputs, band_discounts)
@@ -225,7 +225,7 @@ INVOICE_TOTALS = ("usage_total", "discount_total", "fee_total", "adjustment_tota
 
 
 def _compute_and_stream(run_id: int, month: str, inputs: Inputs, username: str) -> tuple[list, dict]:
-    """PostgreSQL: _compute and write_invoices overlapped. The server stores lines (COPY, two foreign keys
+    """PostgreSQL: compute_invoices and write_invoices overlapped. The server stores lines (COPY, two foreign keys
     checked per row: seconds at 137,000 lines) while Python computes the next members, instead of the
     two taking turns: psycopg sends the COPY in 32 KB blocks (about ten members' lines) and the socket's
     buffers hold a few of them, so Python waits only when it is ahead of the server. A line needs its
