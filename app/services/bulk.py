@@ -68,3 +68,15 @@ def bulk_insert(table, columns, rows, session=None) -> None:
         return
     with BulkInserter(table, columns, session) as writer:
         writer.write(rows)
+
+
+def insert_if_absent(connection, table, keys, **values):
+    """`INSERT … ON CONFLICT (keys) DO NOTHING` for `connection`'s database (PostgreSQL, or SQLite's own form of
+    the same clause): the row is added unless one with the same key exists, decided by the unique index in one
+    statement, never by a read before the write (architecture.md: two processes at once give one row). The
+    statement is returned unexecuted, so a caller can add `.returning(...)`."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models.job import DONE, FAILED, RUNNING, JobRun
 
 from .audit import audit_row
+from .bulk import insert_if_absent
 
 # No heartbeat for this long: the process running it is gone. Generous, because on SQLite a beat waits behind
 # a long write transaction of the job itself; a run taken over too early would run twice.
@@ -36,12 +37,7 @@ _table = JobRun.__table__
 
 def _insert_ignoring_conflict(connection, values: dict):
     """INSERT … ON CONFLICT (job_name, period) DO NOTHING RETURNING id (PostgreSQL; SQLite: INSERT OR IGNORE)."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = (dialect_insert(_table).values(**values)
-                 .on_conflict_do_nothing(index_elements=["job_name", "period"]).returning(_table.c.id))
+    statement = insert_if_absent(connection, _table, ["job_name", "period"], **values).returning(_table.c.id)
     return connection.execute(statement).scalar()
 
 

@@ -19,11 +19,11 @@ Never read-then-write (architecture.md): the check that the month is open comes 
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.domain.month import Month
 from app.extensions import db
 from app.models.billing import MonthLock
+from app.services.bulk import insert_if_absent
 
 _table = MonthLock.__table__
 
@@ -40,7 +40,7 @@ def lock_months(months: Iterable) -> list[str]:
     for key in keys:
         if key in held:
             continue
-        session.execute(pg_insert(_table).values(month=key).on_conflict_do_nothing(index_elements=["month"]))
+        session.execute(insert_if_absent(connection, _table, ["month"], month=key))
         session.execute(select(_table.c.month).where(_table.c.month == key).with_for_update())
         held.add(key)
     return keys

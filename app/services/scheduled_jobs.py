@@ -12,6 +12,7 @@ from app.domain.job_schedule import normalize_cron
 from app.extensions import db
 from app.models.job import ScheduledJob
 
+from .bulk import insert_if_absent
 from .unit_of_work import transactional
 
 
@@ -33,17 +34,11 @@ def spec_of(name: str):
 def ensure_scheduled_jobs() -> int:
     """A row for every job without one (shipped schedule and parameters). Returns how many were added."""
     session = db.session
-    dialect = session.connection().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     added = 0
     for spec in _specs().values():
-        result = session.execute(insert(ScheduledJob.__table__).values(
-            name=spec.name, cron=spec.cron, enabled=spec.enabled, params=dict(spec.params),
-            updated_at=now_jst())
-            .on_conflict_do_nothing(index_elements=["name"]))
+        result = session.execute(insert_if_absent(
+            session.connection(), ScheduledJob.__table__, ["name"], name=spec.name, cron=spec.cron,
+            enabled=spec.enabled, params=dict(spec.params), updated_at=now_jst()))
         added += result.rowcount or 0
     return added
 

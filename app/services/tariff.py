@@ -9,8 +9,6 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.domain.errors import DomainError
 from app.domain.month import Month
@@ -19,6 +17,7 @@ from app.extensions import db
 from app.models.mixins import now_jst
 from app.models.tariff import TariffRule
 
+from .bulk import insert_if_absent
 from .unit_of_work import transactional
 
 DEFAULT_TARIFF = Path(__file__).resolve().parent.parent / "tariffs" / "default.yaml"
@@ -68,9 +67,8 @@ def keep_rule_versions(rules: list[Rule]) -> int | None:
     digest = kept_digest(versions)
     table = KeptRuleVersions.__table__
     session = db.session
-    insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(sha256=digest, versions=versions, created_at=now_jst())
-                    .on_conflict_do_nothing(index_elements=["sha256"]))
+    session.execute(insert_if_absent(session.connection(), table, ["sha256"], sha256=digest, versions=versions,
+                                     created_at=now_jst()))
     return session.scalar(select(table.c.id).where(table.c.sha256 == digest))
 
 
