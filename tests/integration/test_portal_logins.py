@@ -94,6 +94,19 @@ def test_a_password_given_on_the_command_line_is_not_forced_to_change(app, clien
     assert unknown.exit_code == 1 and "組合員コード「NOPE」の組合員は登録されていません。" in unknown.output
 
 
+def test_a_login_waiting_for_its_first_change_reset_with_password_is_not_forced_to_change(app, client, db):
+    members(db, "M0002")
+    initial = re.search(r"初期パスワード: (\S+)（", cli(app, "portal-login", "M0002").output).group(1)
+    reset = cli(app, "portal-login", "M0002", "--password", NEW_PASSWORD)
+    assert reset.exit_code == 0, reset.output
+    assert reset.output.splitlines()[-3:] == ["M0002 テスト運送M0002: 会員ページのパスワードを再発行しました。",
+                                              "ログインID: m0002", "パスワード: 指定されたもの（変更は求めません）"]
+    assert "ログインできませんでした" in post_login(client, "m0002", initial).get_data(as_text=True)
+    page = post_login(client, "m0002", NEW_PASSWORD).get_data(as_text=True)
+    assert "最新のご請求" in page and "ご自身のパスワードに変更してください" not in page
+    assert client.get("/portal/documents/").status_code == 200
+
+
 def test_staff_issue_singly_and_in_bulk_with_a_letter_per_member(client, db, tmp_path):
     members(db, "M0001", "M0002", "M0003")
     with acting_as("tester"):
@@ -135,6 +148,10 @@ def test_staff_reset_stop_unlock_and_read_the_login_history(app, client, db, tmp
     for text in ("ログイン失敗", "パスワード変更", "本人がパスワードを変更しました", "ログアウト",
                  "事務局がポータルの初期パスワードを発行しました"):
         assert text in history, text
+    # the successful login too, each row with the client address (「ログイン失敗」 alone contains 「ログイン」)
+    rows = history.split('id="login-history"')[1]
+    assert "パスワードでログインしました" in rows and "<td>ログイン</td>" in rows
+    assert rows.count("<td>127.0.0.1</td>") >= 4
     client.post(f"/portal-logins/stop/{user_id}")
     assert "停止中" in client.get("/portal-logins/").get_data(as_text=True)
     client.post("/logout/")
@@ -163,8 +180,36 @@ def test_a_member_login_is_locked_after_the_threshold_and_staff_unlock_it(app, c
     login(client, "staff", STAFF_PASSWORD)
     assert "ロック中" in client.get("/portal-logins/").get_data(as_text=True)
     client.post(f"/portal-logins/unlock/{user_id}")
+    history = client.get(f"/portal-logins/history/{user_id}").get_data(as_text=True)
+    assert "<td>ロック</td>" in history and "<td>ロック解除</td>" in history and "事務局がロックを解除しました" in history
     client.post("/logout/")
     assert "最新のご請求" in post_login(client, "m0001", NEW_PASSWORD).get_data(as_text=True)
+
+
+def test_a_member_session_ends_on_the_server_at_logout_and_at_a_password_change(app, client, db):
+    """Item 5 for member logins: a copied session cookie is worthless after logout, and changing the password
+    on the portal's own page ends the login's other sessions."""
+    from .test_security_sessions import cookie, forget_cached_user, fresh_client
+
+    members(db, "M0001")
+    cli(app, "portal-login", "M0001", "--password", NEW_PASSWORD)
+    post_login(client, "m0001", NEW_PASSWORD)
+    copied = cookie(client)
+    assert fresh_client(app, copied).get("/portal/").status_code == 200
+    client.post("/logout/")
+    forget_cached_user()
+    assert fresh_client(app, copied).get("/portal/").status_code == 302
+
+    phone, desk = app.test_client(), app.test_client()
+    post_login(phone, "m0001", NEW_PASSWORD)
+    forget_cached_user()
+    post_login(desk, "m0001", NEW_PASSWORD)
+    forget_cached_user()
+    assert "パスワードを変更しました。" in change(desk, NEW_PASSWORD, "kiso-hotaka-yari-8").get_data(as_text=True)
+    forget_cached_user()
+    assert desk.get("/portal/").status_code == 200
+    forget_cached_user()
+    assert phone.get("/portal/").status_code == 302
 
 
 def test_member_logins_are_rate_limited_per_address(app, client, db):

@@ -73,6 +73,14 @@ def test_the_latest_invoice_total_debit_date_and_payment_status(client, db, tmp_
     assert "口座振替日" in page and invoice.debit_date.strftime("%Y/%m/%d") in page
     assert "入金確認前" in page  # no result imported, nothing received yet
     assert invoice.number in page
+    # once the payment is recorded (a debit result imported, or a transfer matched) the page says so
+    from app.models.payment import Payment
+
+    db.session.add(Payment(invoice_id=invoice.id, member_id=data.a, amount=invoice.total,
+                           received_on=invoice.debit_date, method="debit"))
+    db.session.commit()
+    paid = client.get("/portal/").get_data(as_text=True)
+    assert '<dd class="p-payment">入金済み</dd>' in paid
     # the invoice PDF opens in the browser; the Excel downloads, named in Japanese
     pdf = client.get(f"/portal/file/{data.a_tokens[('invoice', 'pdf')]}?open=1")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
