@@ -150,3 +150,20 @@ def test_the_portal_has_its_own_phone_layout_without_back_office_menus(client, d
             assert back_office not in page, (url, back_office)
     cards = client.get("/portal/cards/").get_data(as_text=True)
     assert "************0011" in cards and "1000010000000011" not in cards and "100001-0000-00001-1" not in cards
+
+
+def test_the_cards_page_lists_the_members_own_vehicles_only(client, db, tmp_path):
+    from app.models import Card, Vehicle
+
+    from .documents_month import C1, C2, C3
+
+    real_month(db, tmp_path)
+    plates = {number: db.session.scalar(select(Vehicle).join(Card, Card.vehicle_id == Vehicle.id)
+                                        .where(Card.number == number)).plate_text() for number in (C1, C2, C3)}
+    login(client, "member1", MEMBER_PASSWORD)
+    page = client.get("/portal/cards/").get_data(as_text=True)
+    vehicles = page.split("<h1>車両</h1>")[1]
+    for number in (C1, C2):  # each card names its vehicle; each vehicle its class and number of cards
+        assert plates[number] in page.split("<h1>車両</h1>")[0] and f"<strong>{plates[number]}</strong>" in vehicles
+    assert vehicles.count("<dd>1枚</dd>") == 2 and "<dd>大型車</dd>" in vehicles
+    assert plates[C3] not in page and C3[-4:] not in page
