@@ -15,3 +15,16 @@ def digits_only(value: str) -> str:
     for ch in _DASHES + " \u3000":
         text = text.replace(ch, "")
     return text
+
+
+def number_text(value) -> str:
+    """A typed number as Python reads it: '－１，０００円' → '-1000', '９．８％' → '9.8%'. NFKC folds full-width
+    digits, ．，％ and －; thousands separators, 円 and spaces go; the minus sign (U+2212) and the long vowel ー,
+    which people type for a minus on a Japanese keyboard, become '-'. Whether the result is a valid number is
+    the caller's check (an integer yen, a Decimal rate, …)."""
+    text = unicodedata.normalize("NFKC", str(value if value is not None else ""))
+    for ch in ", \u3000円":
+        text = text.replace(ch, "")
+    for ch in "−ー":
+        text = text.replace(ch, "-")
+    return text.strip()

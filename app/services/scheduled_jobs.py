@@ -1,7 +1,6 @@
 """定期処理の設定 (issue 13 item 1): the scheduled_job rows — when each job runs (cron, Japan time), whether,
 and with which parameters. The jobs themselves are code (app/jobs/scheduled/); a row per job is added by
 `ensure_scheduled_jobs` (flask etc init, the scheduler's start, the CLI) for any job a new version brings."""
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -9,6 +8,7 @@ from sqlalchemy import select
 from app.domain.clock import now_jst
 from app.domain.errors import DomainError
 from app.domain.job_schedule import normalize_cron
+from app.domain.text import number_text
 from app.extensions import db
 from app.models.job import ScheduledJob
 
@@ -76,7 +76,7 @@ def parse_params(name: str, values: dict) -> dict:
         if isinstance(default, bool):
             params[key] = raw in (True, "1", "on", "true", "y")
         elif isinstance(default, int):
-            text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
+            text = number_text(raw)
             try:
                 params[key] = int(text)
             except ValueError:

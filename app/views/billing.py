@@ -7,7 +7,6 @@ service function and show its result or its Japanese refusal. Who may do what is
 the month (can_close), members see nothing here.
 """
 import re
-import unicodedata
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -24,6 +23,7 @@ from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.month import Month
 from app.domain.tariff import describe_kept_rule
+from app.domain.text import number_text
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term, with_member
@@ -436,8 +436,7 @@ class InvoiceView(TollbookModelView):
 
 def parse_yen(text) -> int:
     """'-1,000', '−1000円', '１０００' → int; anything else is refused in Japanese."""
-    value = unicodedata.normalize("NFKC", str(text or "")).strip()
-    value = value.replace(",", "").replace("円", "").replace("−", "-").replace("ー", "-").replace(" ", "")
+    value = number_text(text)
     if value.startswith("+"):
         value = value[1:]
     if not re.fullmatch(r"-?\d+", value):

@@ -19,6 +19,7 @@ from app.domain.clock import today_jst
 from app.domain.document_names import download_file_name
 from app.domain.errors import DomainError
 from app.domain.month import Month
+from app.domain.text import number_text
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term
@@ -174,7 +175,7 @@ class IssuedDocumentView(BaseView):
                 return None
 
         def amount(key, label):
-            text = unicodedata.normalize("NFKC", form[key]).replace(",", "").replace("円", "").replace("−", "-")
+            text = number_text(form[key])
             if not text:
                 return None
             try:

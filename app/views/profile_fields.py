@@ -9,12 +9,12 @@ from wtforms import Field
 from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
+from app.domain.text import to_half_width_digits
 from app.domain.usage_format import FIELDS, ORDER, REQUIRED
 from app.domain.vehicle_class import VEHICLE_CLASSES
 
 _PLUS = re.compile(r"\s*[+＋]\s*")
 _LIST = re.compile(r"\s*[、,，]\s*")
-_WIDE = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def _cell(name: str, value: str, label: str, size: str = "") -> Markup:
@@ -68,7 +68,7 @@ def _csv_spec(text: str):
             spec[kind.strip()] = _csv_spec(column.strip())
         return spec
     parts = [part for part in _PLUS.split(text) if part]
-    specs = [int(part.translate(_WIDE)) if part.translate(_WIDE).isdigit() else part for part in parts]
+    specs = [int(to_half_width_digits(part)) if to_half_width_digits(part).isdigit() else part for part in parts]
     return specs[0] if len(specs) == 1 else specs
 
 
@@ -82,7 +82,7 @@ def fixed_texts(spec) -> tuple[str, str]:
 
 
 def _numbers(text: str, what: str, item: str) -> list[int]:
-    parts = [part.translate(_WIDE) for part in _PLUS.split(text) if part]
+    parts = [to_half_width_digits(part) for part in _PLUS.split(text) if part]
     if not all(part.isdigit() for part in parts):
         raise ValidationError(f"{item}: {what}は0以上の整数で入力してください（足し合わせる列は 99＋105 のように）。")
     return [int(part) for part in parts]

@@ -25,6 +25,7 @@ from app.domain.pricing.non_taxable_usage import MATCH_KEYS
 from app.domain.pricing.rounding import ROUNDING_NAMES
 from app.domain.pricing.rule_type import VERSION_KEYS, rule_types
 from app.domain.tariff import PARAMETER_TITLES, RULE_TYPES, SCOPE_KEYS, Scope, parse_rule
+from app.domain.text import number_text
 
 from .fields import JapaneseDateField
 
@@ -38,15 +39,12 @@ ANY = "-"
 
 
 def _number(text: str) -> Decimal:
-    return Decimal(text.replace(",", "").replace("，", "").translate(_WIDE).strip())
+    return Decimal(number_text(text))
 
 
 def _shown(message: str) -> str:
     """A field error with its % doubled: FAB's field template passes errors through gettext's %-format."""
     return message.replace("%", "%%")
-
-
-_WIDE = str.maketrans("０１２３４５６７８９．％－", "0123456789.%-")
 
 
 # ── fields ─────────────────────────────────────────────────────────────────────────────────────
