@@ -2,7 +2,7 @@
 from flask_appbuilder import Model  # noqa: F401
 
 from .account import AccountSecurity  # noqa: F401
-from .agency import Agency, AgencyCommissionRule  # noqa: F401
+from .agency import Agency, AgencyCommissionRule, AgencyMonthCommission  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .billing import (BillingDiscount, BillingRun, Invoice, InvoiceAdjustment, InvoiceLine,  # noqa: F401
                       InvoiceNumberCounter, InvoiceTaxSubtotal, KeptRuleVersions, MonthLock,

@@ -38,6 +38,9 @@ class BillingRun(Model):
     recompute_count = Column(Integer, nullable=False, default=0, server_default="0")
     closed_at = Column(DateTime)
     closed_by = Column(String(128))
+    # when the close computed and kept the month's 代理店手数料 (agency_commission); NULL for months closed
+    # before they were kept, whose commissions are computed from the current data
+    agency_commissions_at = Column(DateTime)
     member_count = Column(Integer, nullable=False, default=0, server_default="0")  # members invoiced
     invoice_count = Column(Integer, nullable=False, default=0, server_default="0")
     # 通行料金 (as billed by the road operators)

@@ -3,8 +3,10 @@ invoices (通行料金, 手数料) and cards in force, 源泉徴収 for individu
 `flask etc export agency-commissions YYYY-MM -o FILE.xlsx`) and the 総合振込 file (全銀 種別21) that pays them
 (`flask etc export agency-transfer YYYY-MM --date YYYY-MM-DD [--profile CODE] -o FILE`).
 
-The amounts are computed from the closed month's issued invoices, which never change, so computing again
-gives the same amounts (they are not stored separately)."""
+The amounts are computed at the close (`keep_agency_commissions`, called by close_billing_run) and kept per
+agency (agency_commission): a member moving to another agency, a rule edited or an agency flagged individual
+afterwards does not change a closed month. A correction issued after the close does not change them either.
+Months closed before commissions were kept are computed from the current data."""
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,8 +23,9 @@ from app.domain.zengin.profile import ready_for_files
 from app.domain.zengin.records import TRANSFER, Header, TransferData
 from app.exports.excel import workbook_bytes
 from app.extensions import db
-from app.models import Agency, AgencyCommissionRule, Member
-from app.models.billing import ISSUED, Invoice
+from app.models import Agency, AgencyCommissionRule, AgencyMonthCommission, Member
+from app.models.billing import ISSUED, BillingRun, Invoice
+from app.models.mixins import now_jst
 
 from .billing.inputs import active_cards
 from .collection_profiles import default_profile, find_profile
@@ -37,6 +40,7 @@ class AgencyCommission:
     agency: Agency
     data: AgencyMonth
     lines: list[CommissionLine] = field(default_factory=list)
+    individual: bool = False  # 源泉徴収: the agency's flag when the commission was computed
 
     @property
     def commission(self) -> int:
@@ -44,7 +48,7 @@ class AgencyCommission:
 
     @property
     def withheld(self) -> int:
-        return withholding(self.commission, bool(self.agency.is_individual))
+        return withholding(self.commission, self.individual)
 
     @property
     def paid(self) -> int:
@@ -60,8 +64,37 @@ def _rules() -> list[CommissionRule]:
 
 
 def agency_commissions(month) -> list[AgencyCommission]:
-    """Every agency with a rule or members, in code order, for the closed month."""
+    """Every agency with a rule or members, in code order, for the closed month: as kept at its close."""
     month = require_closed(str(Month.of(month)))
+    run = db.session.scalar(select(BillingRun).where(BillingRun.month == month))
+    if run.agency_commissions_at is None:  # closed before commissions were kept at the close
+        return compute_agency_commissions(month)
+    rows = db.session.scalars(select(AgencyMonthCommission).join(Agency, Agency.id == AgencyMonthCommission.agency_id)
+                              .where(AgencyMonthCommission.month == month).order_by(Agency.code)).all()
+    return [AgencyCommission(row.agency, AgencyMonth(row.agency.code, row.usage_total, row.fee_total, row.cards),
+                             [CommissionLine(line["basis"], line["base"],
+                                             Decimal(line["rate"]) if line["rate"] is not None else None,
+                                             line["amount_per_card"], line["commission"]) for line in row.lines],
+                             row.is_individual)
+            for row in rows]
+
+
+def keep_agency_commissions(run: BillingRun) -> int:
+    """At the close (inside its transaction): compute the month's commissions and keep them."""
+    kept = compute_agency_commissions(run.month)
+    db.session.add_all(AgencyMonthCommission(
+        month=run.month, agency_id=c.agency.id, is_individual=c.individual, usage_total=c.data.usage_total,
+        fee_total=c.data.fee_total, cards=c.data.cards,
+        lines=[dict(basis=line.basis, base=line.base, rate=str(line.rate) if line.rate is not None else None,
+                    amount_per_card=line.amount_per_card, commission=line.commission) for line in c.lines])
+        for c in kept)
+    run.agency_commissions_at = now_jst()
+    return len(kept)
+
+
+def compute_agency_commissions(month: str) -> list[AgencyCommission]:
+    """From the current data: the month's issued invoices and cards of each agency's members today, the rules
+    valid in the month, the agency's individual flag today."""
     first = Month.of(month).first_day
     totals = {agency_id: (int(usage or 0), int(fees or 0)) for agency_id, usage, fees in db.session.execute(
         select(Member.agency_id, func.sum(Invoice.usage_total), func.sum(Invoice.fee_total))
@@ -81,7 +114,7 @@ def agency_commissions(month) -> list[AgencyCommission]:
         data = AgencyMonth(agency.code, usage, fees, count)
         lines = commission_lines(first, data, rules)
         if lines or agency.id in members:
-            result.append(AgencyCommission(agency, data, lines))
+            result.append(AgencyCommission(agency, data, lines, bool(agency.is_individual)))
     return result
 
 
@@ -95,7 +128,7 @@ COMMISSION_MONEY = (3, 4, 6, 7, 8)
 def commission_list_rows(month) -> list[list]:
     rows, totals = [], [0, 0, 0, 0, 0]
     for c in agency_commissions(month):
-        rows.append([c.agency.code, c.agency.name, "個人" if c.agency.is_individual else "", c.data.usage_total,
+        rows.append([c.agency.code, c.agency.name, "個人" if c.individual else "", c.data.usage_total,
                      c.data.fee_total, c.data.cards, c.commission, c.withheld, c.paid,
                      "／".join(line.describe() for line in c.lines) or "規則なし"])
         totals = [a + b for a, b in zip(totals, [c.data.usage_total, c.data.fee_total, c.commission, c.withheld, c.paid])]

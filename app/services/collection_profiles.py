@@ -1,7 +1,7 @@
 """収納代行・委託者 (collection profiles): who debits which members and which 全銀 variant each wants.
 
-`flask etc profiles export FILE` writes every profile as reviewable YAML; `flask etc profiles import FILE`
-checks the whole file and then updates the profiles in one transaction (nothing changes when any profile is
+`flask etc collection-profiles export FILE` writes every profile as reviewable YAML;
+`flask etc collection-profiles import FILE` checks the whole file and then updates the profiles in one transaction (nothing changes when any profile is
 wrong), as the tariff does (app/services/tariff.py). A profile left out of the file is deleted unless
 members, the operator settings or debit files use it (then the import is refused, naming it).
 `flask etc init` creates the profile `default` from the operator settings (ensure_default_profile)."""
@@ -127,8 +127,8 @@ def ensure_default_profile() -> CollectionProfile:
 def export_profiles(path: str | Path) -> str:
     profiles = [profile_as_data(row) for row in all_profiles()]
     default = default_profile()
-    header = ("# Tollbook 収納代行・委託者（flask etc profiles export で書き出し）。書式は docs/payments.md。\n"
-              "# 直したら flask etc profiles import で取り込みます（全件を確認してから一度に更新します）。\n")
+    header = ("# Tollbook 収納代行・委託者（flask etc collection-profiles export で書き出し）。書式は docs/payments.md。\n"
+              "# 直したら flask etc collection-profiles import で取り込みます（全件を確認してから一度に更新します）。\n")
     body = yaml.safe_dump({"default": default.code if default else None, "profiles": profiles},
                           allow_unicode=True, sort_keys=False, width=120)
     Path(path).write_text(header + body, encoding="utf-8")

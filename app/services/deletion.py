@@ -17,7 +17,8 @@ _SUBJECTS = {"card": "カード", "vehicle": "車両", "agency": "代理店", "m
 # What refers to it ("…{…}があるため").
 _NOUNS = {"usage_record": "走行明細", "card_event": "カード異動", "card": "ETCカード", "vehicle": "車両",
           "member": None, "member_account": "マイページのログイン", "invoice": "請求書", "invoice_line": "請求明細",
-          "invoice_adjustment": "訂正", "import_batch": "取込", "operator_discount_report": "道路事業者の割引報告"}
+          "invoice_adjustment": "訂正", "import_batch": "取込", "operator_discount_report": "道路事業者の割引報告",
+          "agency_commission": "締めた月の代理店手数料"}
 # What to do instead, per deleted table.
 _HINTS = {"card": "使わなくなったカードは、カード異動（解約）で止めてください。",
           "member": "やめた{m}は、状態を「脱退」にしてください。",

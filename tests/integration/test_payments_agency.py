@@ -5,19 +5,20 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select, update
 
 from app.domain.errors import DomainError
 from app.domain.zengin.files import split_records
 from app.models import Agency, AgencyCommissionRule
+from app.models.billing import BillingRun
 from app.services.actor import acting_as
 from app.services.agency_commissions import agency_commissions, agency_transfer_file, commission_list_rows
 from tests.integration.test_billing import ACTOR, invoice_of
-from tests.integration.test_payments_debit import closed_october  # noqa: F401  (fixture)
+from tests.integration.test_payments_debit import close_october
 
 
-@pytest.fixture()
-def agencies(db, closed_october):  # noqa: F811
-    m1, m3 = closed_october["m1"], closed_october["m3"]
+def _agencies_and_rules(db, members):
+    m1, m3 = members["m1"], members["m3"]
     with acting_as(ACTOR):
         company = Agency(code="A001", name="株式会社みらい", kana="ミライ", bank_code="0001", branch_code="001",
                          account_type=1, account_number="1111111", account_holder_kana="カブシキガイシャ　ミライ")
@@ -34,7 +35,13 @@ def agencies(db, closed_october):  # noqa: F811
             AgencyCommissionRule(agency=person, basis="fee_rate", rate=Decimal("0.5"), valid_from=dt.date(2026, 1, 1)),
         ])
         db.session.commit()
-    return dict(company=company, person=person, **closed_october)
+    return dict(company=company, person=person)
+
+
+@pytest.fixture()
+def agencies(db, tmp_path):
+    """October closed with two agencies and their rules in place at the close (commissions are computed then)."""
+    return close_october(db, tmp_path, lambda members: _agencies_and_rules(db, members))
 
 
 def test_commissions_follow_the_rules_valid_in_the_month(db, agencies):
@@ -49,6 +56,26 @@ def test_commissions_follow_the_rules_valid_in_the_month(db, agencies):
     assert person.withheld == int(person.commission * Decimal("0.1021")) and person.paid == person.commission - person.withheld
     rows = commission_list_rows("2026-10")
     assert rows[-1][:2] == ["合計", "2件"] and rows[-1][8] == company.paid + person.paid
+
+
+def test_commissions_are_those_computed_at_the_close(db, agencies):
+    """Computed at the close and kept: a member moving to another agency, a rule edited or an agency flagged
+    individual afterwards changes neither the closed month's list nor its transfer file."""
+    before = [(c.agency.code, c.data, c.commission, c.withheld, c.paid) for c in agency_commissions("2026-10")]
+    rows, (data, count, total) = commission_list_rows("2026-10"), agency_transfer_file("2026-10", dt.date(2026, 12, 25))
+    with acting_as(ACTOR):
+        agencies["m1"].agency_id = agencies["person"].id
+        db.session.scalar(select(AgencyCommissionRule).where(AgencyCommissionRule.basis == "per_card")).amount = 999
+        agencies["company"].is_individual = True
+        db.session.commit()
+    assert [(c.agency.code, c.data, c.commission, c.withheld, c.paid) for c in agency_commissions("2026-10")] == before
+    assert commission_list_rows("2026-10") == rows
+    assert agency_transfer_file("2026-10", dt.date(2026, 12, 25)) == (data, count, total)
+    # A month closed before commissions were kept (no snapshot) is still computed from today's data.
+    db.session.execute(update(BillingRun).where(BillingRun.month == "2026-10").values(agency_commissions_at=None))
+    db.session.commit()
+    assert [c.agency.code for c in agency_commissions("2026-10")] == ["A001", "A002"]
+    assert {c.agency.code: c.data.cards for c in agency_commissions("2026-10")} == {"A001": 0, "A002": 2}
 
 
 def test_transfer_file_byte_for_byte(db, agencies):

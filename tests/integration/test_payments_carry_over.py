@@ -15,6 +15,7 @@ from app.services.billing.close import close_billing_run
 from app.services.billing.draft import run_billing
 from app.services.debit_files import generate_debit_file
 from app.services.debit_results import import_debit_result
+from app.services.transfers import add_transfer, match_transfer
 from app.services.receivables import (complete_transfer_reconciliation, decide_write_off, receivable_of,
                                       request_write_off, unpaid_list)
 from tests.integration.test_billing import ACTOR, C1, add_usage, invoice_of
@@ -87,12 +88,15 @@ def test_unpaid_debit_is_carried_outside_the_tax_and_debited_next(db, results_in
 
 def test_transfers_carry_only_once_the_month_is_reconciled(db, results_in):
     m2 = results_in["m2"]
+    october = invoice_of(db, m2, "2026-10")
+    with acting_as(ACTOR):  # M002 transferred 1,000円 less than billed: partly paid, the rest is carried
+        match_transfer(add_transfer("2026/12/25", "ﾀｶﾊｼﾌﾞﾂﾘﾕｳ", october.total - 1000).id, october.id)
+    assert receivable_of(october.id).state_name == "一部入金"
     with acting_as(ACTOR):
         complete_transfer_reconciliation("2026-10")
     _november(db, results_in)
     two = invoice_of(db, m2, "2026-11")
-    assert [(l.kind, l.amount) for l in two.lines if l.kind == "carried_over"] == [
-        ("carried_over", invoice_of(db, m2, "2026-10").total)]
+    assert [(l.kind, l.amount) for l in two.lines if l.kind == "carried_over"] == [("carried_over", 1000)]
 
 
 def test_write_off_needs_the_managers_approval_and_stops_the_carry(db, results_in):

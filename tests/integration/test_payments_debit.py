@@ -41,6 +41,11 @@ def set_operator(db, **values):
 @pytest.fixture()
 def closed_october(db, tmp_path):
     """October 2026 closed: M001 and M003 pay by 口座振替 (default profile), M002 by 振込."""
+    return close_october(db, tmp_path)
+
+
+def close_october(db, tmp_path, before_close=None):
+    """closed_october's month; `before_close(members)` adds what the close must see (agencies, rules)."""
     load_tariff(tmp_path)
     set_operator(db)
     with acting_as(ACTOR):
@@ -56,9 +61,11 @@ def closed_october(db, tmp_path):
     make_card(db, m2, "1000020000000021")
     c4 = make_card(db, m3, C4)
     add_usage(db, "2026-10", [(c1, "NEXCO東日本", 30000), (c4, "NEXCO中日本", 2000)])
+    members = dict(m1=m1, m2=m2, m3=m3)
+    extra = before_close(members) if before_close else {}
     run_billing("2026-10")
     close_billing_run("2026-10", "課長")
-    return dict(m1=m1, m2=m2, m3=m3)
+    return {**members, **extra}
 
 
 def test_debit_file_byte_for_byte_and_stored_as_a_batch(db, closed_october):
@@ -185,6 +192,30 @@ def test_profiles_split_the_members_and_keep_their_own_options(db, closed_octobe
         find_profile("nosuch")
 
 
+def test_new_code_on_the_first_debit_and_after_an_account_change(db, closed_october):
+    """新規コード (pos 91) with use_new_code: 1 on a member's first debit through the profile, 2 when its account
+    changed since the last one, else 0."""
+    from app.models import Card
+
+    m3 = closed_october["m3"]
+    with acting_as(ACTOR):
+        find_profile("default").use_new_code = True
+        db.session.commit()
+        october = generate_debit_file("2026-10").batch
+    assert [r[90:91] for r in split_records(bytes(october.content))[1:-2]] == [b"1", b"1"]
+    with acting_as(ACTOR):
+        m3.account_number = "0000043"  # M003 moved its debit to another account
+        db.session.commit()
+    cards = {c.number: c for c in db.session.scalars(select(Card))}
+    add_usage(db, "2026-11", [(cards[C1], "NEXCO東日本", 1000), (cards[C4], "NEXCO東日本", 1000)])
+    run_billing("2026-11")
+    close_billing_run("2026-11", "課長")
+    with acting_as(ACTOR):
+        november = generate_debit_file("2026-11").batch
+    records = split_records(bytes(november.content))[1:-2]
+    assert [(r[43:50], r[90:91]) for r in records] == [(b"1234567", b"0"), (b"0000043", b"2")]
+
+
 def test_profile_debit_day_dates_its_members_invoices(db, tmp_path):
     load_tariff(tmp_path)
     set_operator(db, debit_day=27)
@@ -236,6 +267,7 @@ def test_yaml_round_trip_and_refusals(db, tmp_path):
     assert "1件" in export_profiles(path)
     text = path.read_text(encoding="utf-8")
     assert "code: default" in text and "requester_code: '1234567890'" in text
+    assert "flask etc collection-profiles import" in text  # the command the file's comment tells staff to run
     path.write_text(text + textwrap.dedent("""\
       - code: smbc
         name: 三井住友 収納

@@ -116,6 +116,11 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     run.status = CLOSED
     run.closed_at = issued_at
     run.closed_by = closed_by
+    # 代理店手数料 are computed now and kept: later changes to members' agencies or to the rules leave a closed
+    # month as it was (docs/payments.md). Imported here: the module imports the billing inputs.
+    from ..agency_commissions import keep_agency_commissions
+
+    agencies = keep_agency_commissions(run)
     # The documents are only requested here (作成待ち rows, a few INSERT … SELECT): rendering them takes
     # minutes and runs after the commit (app/services/documents/rendering.py), so the close stays fast.
     documents = request_documents(month)
@@ -129,7 +134,7 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
         "last_number": numbers[-1] if numbers else None,
         "credits_issued": sum(1 for _, total, _ in drafts if total < 0),
         "card_events_billed": len(inputs.event_ids), "adjustments_billed": len(billed),
-        "credits_carried": len(carried), "invoice_date": invoice_date, "debit_date": debit_date,
+        "credits_carried": len(carried), "agency_commissions": agencies, "invoice_date": invoice_date, "debit_date": debit_date,
         "documents_requested": documents, "notices_requested": notices})
     return run
 
