@@ -371,3 +371,30 @@ def test_profile_screen_converts_the_kana(db, staff_client):
         "customer_number": "numeric", "charset": "strict"})
     assert "全銀ファイルに書けない文字" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(CollectionProfile)) == 1
+
+
+def test_profile_screen_yaml_download_and_upload(db, staff_client):
+    """「YAMLで書き出し」「YAMLを取り込む」 on the 収納代行・委託者 screen, all or nothing as the tariff's."""
+    import io
+
+    set_operator(db)
+    with acting_as(ACTOR):
+        ensure_default_profile()
+    response = staff_client.get("/collection-profiles/yaml/")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    text = response.data.decode("utf-8")
+    assert text.startswith("# Tollbook 収納代行・委託者") and "requester_code: '1234567890'" in text
+
+    def upload(body: str) -> str:
+        return staff_client.post("/collection-profiles/upload/", data={"file": (io.BytesIO(body.encode()), "p.yaml")},
+                                 content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+
+    page = upload(text.replace("separator: crlf", "separator: lf").replace("account_number: '7654321'",
+                                                                             "account_number: '1234'"))
+    assert "crlf か none" in page and "default" in page
+    db.session.rollback()
+    assert db.session.scalar(select(CollectionProfile.separator)) == "crlf"  # nothing changed
+    page = upload(text.replace("separator: crlf", "separator: none"))
+    assert "収納代行・委託者を取り込みました（追加 0件, 変更 1件" in page
+    db.session.expire_all()
+    assert db.session.scalar(select(CollectionProfile.separator)) == "none"
