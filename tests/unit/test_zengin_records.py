@@ -205,3 +205,8 @@ def test_broken_result_files_are_refused_line_by_line():
         read_debit_result(request)
     assert "依頼データ" in refused.value.errors[0]
     assert "LF" in read_debit_result(good.replace(b"\r\n", b"\n")).warnings[0]
+    lines = good.split(b"\r\n")
+    lines[1] = lines[1][:50] + "ヤマ".encode("cp932") + lines[1][54:]  # full-width in 預金者名, still 120 bytes
+    with pytest.raises(ResultFileRefused) as refused:
+        read_debit_result(b"\r\n".join(lines))
+    assert refused.value.errors == ["2件目: 全角文字（2バイト文字）があります（全銀のレコードは半角だけです）。"]

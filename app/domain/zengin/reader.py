@@ -119,9 +119,14 @@ def read_debit_result(data: bytes, extra_codes: tuple[str, ...] = ()) -> DebitRe
             errors.append(f"{number}件目: レコード長が{len(line)}バイトです（120バイトのはず）。")
             continue
         try:
-            records.append(line.decode("cp932"))
+            record = line.decode("cp932")
         except UnicodeDecodeError:
             errors.append(f"{number}件目: 全銀の文字（JIS・cp932 の半角）ではないバイトがあります。")
+            continue
+        if len(record) != 120:  # a double-byte character: every later position would be read one off
+            errors.append(f"{number}件目: 全角文字（2バイト文字）があります（全銀のレコードは半角だけです）。")
+            continue
+        records.append(record)
     if errors:
         raise ResultFileRefused("振替結果", errors)
     kinds = "".join(r[0] for r in records)
