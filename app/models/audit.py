@@ -61,10 +61,20 @@ def readable_value(table: str, key: str, value) -> str:
     names = _value_names().get((table, key)) or _value_names().get((None, key))
     if names is not None and value in names:
         return names[value]
+    if isinstance(value, dict):  # a scheduled job's parameters: each under the name its screen gives it
+        labels = _parameter_labels() if table == "scheduled_job" else {}
+        return "、".join(f"{labels.get(k, FIELD_LABELS.get(k, k))}: {readable_value(table, k, v) or '（なし）'}"
+                        for k, v in value.items())
     text = str(value)
     if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():  # ISO date / datetime
         return text[:16].replace("-", "/").replace("T", " ")
     return text
+
+
+def _parameter_labels() -> dict:
+    from app.jobs.scheduled import jobs  # the jobs name their own parameters (app/jobs/scheduled/*.py)
+
+    return {key: label for spec in jobs().values() for key, label in spec.param_labels.items()}
 
 
 def _value_names() -> dict:

@@ -326,6 +326,9 @@ def test_manager_edits_the_schedule_with_a_japanese_error_for_a_bad_cron(app, sc
     assert (row.cron, row.enabled, row.params) == ("0 8 1 * *", True, {"months": 6})
     change = scheduled.session.scalar(select(AuditLog).where(AuditLog.table_name == "scheduled_job"))
     assert change.username == "manager" and change.after["cron"] == "0 8 1 * *"
+    # the parameters read in Japanese in the audit log, as the edit screen names them
+    assert "何か月先までの期限を対象にするか: 6" in change.changes() and "months" not in change.changes()
+    assert "何か月先までの期限を対象にするか: 6" in change.after_text()
 
 
 def test_staff_cannot_change_the_schedule(app, scheduled, staff_client):
