@@ -176,11 +176,19 @@ class Client:
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.perf_counter()
-        self.connection.request(method, path, body=body, headers=headers)
-        try:
-            response = self.connection.getresponse()
-        except TimeoutError as error:
-            raise TimeoutError(f"{method} {path.split('/file/')[0]}: {error}") from None
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                break
+            except TimeoutError as error:
+                raise TimeoutError(f"{method} {path.split('/file/')[0]}: {error}") from None
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed the idle keep-alive connection (gunicorn's keepalive, 2 s) as we sent: a
+                # browser opens a new one and sends the GET again (RFC 9112 §9.3.1); the time counts.
+                self.connection.close()
+                if method != "GET" or attempt == 2:
+                    raise
         data = response.read()
         elapsed = time.perf_counter() - started
         for header in response.headers.get_all("Set-Cookie") or []:
