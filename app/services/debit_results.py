@@ -17,6 +17,7 @@ from app.models.payment import (GENERATED, RESULT_IMPORTED, SENT, CollectionProf
                                 Payment)
 
 from .actor import current_actor
+from .receivables import paying_invoice, receivable_of
 from .unit_of_work import transactional
 from .uploads import read_named_file
 
@@ -129,19 +130,39 @@ def import_debit_result(source, file_name: str | None = None) -> ResultImportSum
                             unknown_count=sum(1 for r in parsed.records if not r.known_code))
     db.session.add(row)
     db.session.flush()
-    failed = []
+    failed, warnings, moved = [], list(parsed.warnings), []
     for record, item in pairs:
         item.result_code, item.result_import_id = record.result_code, row.id
         if record.paid:
-            db.session.add(Payment(invoice_id=item.invoice_id, member_id=item.member_id, amount=item.amount,
+            # Matched on the record as sent; the money counts where the invoice's balance lives now (an
+            # invoice corrected, or its balance carried, after the file was sent).
+            invoice, why = paying_invoice(item.invoice)
+            db.session.add(Payment(invoice_id=invoice.id, member_id=item.member_id, amount=item.amount,
                                    received_on=batch.debit_date, method="debit", result_import_id=row.id,
                                    created_by=current_actor()[0]))
+            if why:
+                moved.append((item, invoice, why))
         else:
             failed.append(FailedDebit(item.member.code, item.member.name, item.amount, record.result_code,
                                       result_reason(record.result_code), record.known_code))
     batch.status = RESULT_IMPORTED
     db.session.flush()
-    return ResultImportSummary(row, batch, failed, parsed.warnings)
+    for item, invoice, why in moved:
+        warnings.append(f"{term} {item.member.code} {item.member.name}: {'、'.join(why)}。振替済 {item.amount:,}円は"
+                        f"請求書 {invoice.number} の入金として記録しました（{_balance_words(invoice.id)}）。")
+    return ResultImportSummary(row, batch, failed, warnings)
+
+
+def _balance_words(invoice_id: int) -> str:
+    """What the invoice's payments leave, in words: staff see at once what is still owed or paid twice."""
+    r = receivable_of(invoice_id)
+    total = int(r.invoice.total)
+    if r.received < total:
+        return f"請求金額 {total:,}円、入金計 {r.received:,}円、未収 {total - r.received:,}円"
+    if r.received > total:
+        return (f"請求金額 {total:,}円、入金計 {r.received:,}円、過入金 {r.received - total:,}円は"
+                "次の請求書で前月繰越（貸方）になります")
+    return f"請求金額 {total:,}円、入金済"
 
 
 def failed_debits(row: DebitResultImport) -> list[FailedDebit]:

@@ -7,7 +7,12 @@ unpaid — total minus payments — after its due date (before `month`'s invoice
 bank's result said it failed, for 振込 only once staff declared the month's transfers matched (振込の消込完了:
 a transfer not yet entered must not be billed twice), and never when a write-off was approved. The run adds it as 前月未収額 outside the tax
 (taxed on its own invoice), the close marks it carried (credit_carried_to_invoice_id), and the next debit file
-takes the new total."""
+takes the new total.
+
+Money always counts on the invoice where the balance lives now (`paying_invoice`): a result of a debit file sent
+before a correction pays the corrected invoice, a late payment of a balance already carried pays the invoice that
+carries it. Whatever is then received beyond an invoice's total (過入金) is carried like a credit, as
+前月繰越（貸方）, into the member's next invoice — never lost, never counted twice."""
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +29,7 @@ from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term
 from app.models import Member, OperatorSettings
-from app.models.billing import CLOSED, ISSUED, BillingRun, Invoice
+from app.models.billing import CANCELLED, CLOSED, ISSUED, BillingRun, Invoice
 from app.models.member import DIRECT_DEBIT
 from app.models.payment import (WRITE_OFF_APPROVED, WRITE_OFF_REJECTED, WRITE_OFF_REQUESTED, DebitBatchItem, Payment,
                                 WriteOff)
@@ -43,9 +48,40 @@ def _approved_write_offs():
     return select(WriteOff.invoice_id).where(WriteOff.status == WRITE_OFF_APPROVED)
 
 
-def _failed_debit():
-    return exists().where(DebitBatchItem.invoice_id == Invoice.id, DebitBatchItem.result_code.is_not(None),
-                          DebitBatchItem.result_code != "0")
+def _debit_result_in():
+    """口座振替: the bank's result is in for this invoice, or for an invoice it replaced. A correction made after
+    the file was sent leaves the sent record's result as the month's result: its 振替済 paid the corrected
+    invoice (paying_invoice), and what that left unpaid is carried like a failed debit."""
+    later, earlier = Invoice.__table__.alias("later"), Invoice.__table__.alias("earlier")
+    replaced = (select(later.c.id.label("invoice_id"), later.c.corrects_invoice_id.label("replaced_id"))
+                .where(later.c.corrects_invoice_id.is_not(None)).cte("replaced", recursive=True))
+    replaced = replaced.union_all(select(replaced.c.invoice_id, earlier.c.corrects_invoice_id)
+                                  .join(earlier, earlier.c.id == replaced.c.replaced_id)
+                                  .where(earlier.c.corrects_invoice_id.is_not(None)))
+    return or_(exists().where(DebitBatchItem.invoice_id == Invoice.id, DebitBatchItem.result_code.is_not(None)),
+               exists().where(DebitBatchItem.invoice_id == replaced.c.replaced_id, replaced.c.invoice_id == Invoice.id,
+                              DebitBatchItem.result_code.is_not(None)))
+
+
+def paying_invoice(invoice: Invoice) -> tuple[Invoice, list[str]]:
+    """The invoice money received for `invoice` counts on, and why it is another one (Japanese, one reason per
+    step): when a correction cancelled it, the invoice that replaced it; when its balance was carried into a
+    later invoice, that invoice — so the balance is never owed in two places, and a payment made twice shows
+    as 過入金 there and is carried on as a credit."""
+    reasons, seen = [], set()
+    while invoice.id not in seen:
+        seen.add(invoice.id)
+        if invoice.status == CANCELLED and invoice.cancelled_by_invoice_id:
+            after = db.session.get(Invoice, invoice.cancelled_by_invoice_id)
+            reasons.append(f"請求書 {invoice.number} は訂正により取り消され、請求書 {after.number} に替わっています")
+        elif invoice.status == ISSUED and invoice.credit_carried_to_invoice_id:
+            after = db.session.get(Invoice, invoice.credit_carried_to_invoice_id)
+            what = "貸方" if invoice.total < 0 else "未収額"
+            reasons.append(f"請求書 {invoice.number} の{what}は請求書 {after.number} へ繰越済みです")
+        else:
+            break
+        invoice = after
+    return invoice, reasons
 
 
 def unpaid_balances(month: str, carried_to: list[int] | None = None) -> dict[int, list[CarriedCredit]]:
@@ -56,21 +92,23 @@ def unpaid_balances(month: str, carried_to: list[int] | None = None) -> dict[int
     query = (select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total, paid)
              .outerjoin(received, received.c.invoice_id == Invoice.id))
     if carried_to is not None:
-        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to), Invoice.total > 0)
+        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to), Invoice.total >= 0)
     else:
         settings = db.session.query(OperatorSettings).first()
         due_before = invoice_date_for(month, settings.invoice_day if settings and settings.invoice_day else 20)
-        query = query.where(Invoice.status == ISSUED, Invoice.total > 0, Invoice.month < month,
-                            Invoice.credit_carried_to_invoice_id.is_(None), Invoice.debit_date < due_before,
-                            Invoice.total > paid, Invoice.id.not_in(_approved_write_offs()),
-                            or_(and_(Invoice.payment_method == DIRECT_DEBIT, _failed_debit()),
-                                and_(Invoice.payment_method != DIRECT_DEBIT,
-                                     Invoice.billing_run_id.in_(select(BillingRun.id).where(
-                                         BillingRun.transfers_reconciled_at.is_not(None))))))
+        unpaid = and_(Invoice.total > paid, Invoice.debit_date < due_before, Invoice.id.not_in(_approved_write_offs()),
+                      or_(and_(Invoice.payment_method == DIRECT_DEBIT, _debit_result_in()),
+                          and_(Invoice.payment_method != DIRECT_DEBIT,
+                               Invoice.billing_run_id.in_(select(BillingRun.id).where(
+                                   BillingRun.transfers_reconciled_at.is_not(None))))))
+        # 過入金: the money is in already, so it is carried at once, as a credit (credits: billing/inputs.py).
+        overpaid = paid > Invoice.total
+        query = query.where(Invoice.status == ISSUED, Invoice.total >= 0, Invoice.month < month,
+                            Invoice.credit_carried_to_invoice_id.is_(None), or_(unpaid, overpaid))
     balances: dict[int, list[CarriedCredit]] = {}
     for invoice_id, member_id, number, invoice_month, total, received_amount in db.session.execute(query):
         owed = int(total) - int(received_amount)
-        if owed > 0:
+        if owed:
             balances.setdefault(member_id, []).append(CarriedCredit(invoice_id, number, invoice_month, owed))
     return balances
 
@@ -94,6 +132,8 @@ class Receivable:
 
     @property
     def state_name(self) -> str:
+        if self.carried_to and self.received > self.invoice.total >= 0:
+            return f"過入金（請求書 {self.carried_to} へ繰越）"
         if self.invoice.total > 0 and self.owed and self.carried_to:
             return f"未収（請求書 {self.carried_to} へ繰越）"
         if self.owed and self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED:
@@ -115,7 +155,7 @@ def receivables(month: str | None = None, invoice_ids: list[int] | None = None,
     query = (select(Invoice, Member, func.coalesce(received.c.received, 0), carried.c.number)
              .join(Member, Member.id == Invoice.member_id)
              .outerjoin(received, received.c.invoice_id == Invoice.id)
-             .outerjoin(carried, and_(carried.c.id == Invoice.credit_carried_to_invoice_id, Invoice.total > 0))
+             .outerjoin(carried, and_(carried.c.id == Invoice.credit_carried_to_invoice_id, Invoice.total >= 0))
              .where(Invoice.status == ISSUED).order_by(Invoice.month, Member.code, Invoice.id))
     if month is not None:
         query = query.where(Invoice.month == str(Month.of(month)))

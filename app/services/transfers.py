@@ -19,6 +19,7 @@ from app.models.billing import ISSUED, Invoice
 from app.models.payment import Payment, TransferReceipt
 
 from .actor import current_actor
+from .receivables import paying_invoice
 from .unit_of_work import transactional
 from .uploads import read_named_file
 
@@ -130,6 +131,9 @@ def match_transfer(receipt_id: int, invoice_id: int) -> Payment:
         raise DomainError("振込入金または請求書が見つかりません（取消済みの請求書には消し込めません）。")
     if receipt.payment is not None:
         raise DomainError(f"{receipt} は請求書 {receipt.payment.invoice.number} に消込済みです。")
+    # A balance already carried into a later invoice is owed there: the payment counts on that invoice (paid
+    # twice, the excess shows as 過入金 there and is carried on as a credit).
+    invoice, _ = paying_invoice(invoice)
     payment = Payment(invoice_id=invoice.id, member_id=invoice.member_id, amount=int(receipt.amount),
                       received_on=receipt.received_on, method="transfer", transfer_receipt_id=receipt.id,
                       created_by=current_actor()[0])

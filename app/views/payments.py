@@ -32,7 +32,8 @@ from app.models import AgencyCommissionRule
 from app.services.agency_commissions import (COMMISSION_MONEY, agency_transfer_file, commission_list_headers,
                                              commission_list_rows, export_commission_list)
 from app.services.receivables import (UNPAID_MONEY, complete_transfer_reconciliation, decide_write_off, export_unpaid_list, pending_write_offs,
-                                      request_write_off, unpaid_list, unpaid_list_headers)
+                                      paying_invoice, receivable_of, request_write_off, unpaid_list,
+                                      unpaid_list_headers)
 from app.services.transfers import (TransferImportRefused, add_transfer, import_transfer_csv, match_transfer,
                                     open_receipts, suggestions_for)
 from app.services.uploads import display_name
@@ -425,6 +426,10 @@ class TransferReceiptView(BaseView):
         else:
             flash(f"{payment} を請求書 {payment.invoice.number}（{payment.member.code} {payment.member.name}）に消し込みました。",
                   "success")
+            if str(payment.invoice_id) != invoice_id:
+                _, why = paying_invoice(db.session.get(Invoice, int(invoice_id)))
+                flash(f"{'、'.join(why)}。そのため請求書 {payment.invoice.number} の入金として記録しました"
+                      f"（{payment.invoice.number} の入金状況: {receivable_of(payment.invoice_id).state_name}）。", "warning")
         return redirect(url_for("TransferReceiptView.index"))
 
 

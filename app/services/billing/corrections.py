@@ -8,6 +8,7 @@ from app.domain.invoice_calculation import calculate_invoice
 from app.extensions import db
 from app.models.billing import CANCELLED, CORRECTED, ISSUED, BillingRun, Invoice, InvoiceAdjustment
 from app.models.mixins import now_jst
+from app.models.payment import Payment
 
 from ..documents.requests import request_documents
 from ..month_lock import lock_month
@@ -96,6 +97,9 @@ def reissue_invoice(invoice_id: int, reason: str, created_by: str) -> Invoice:
         # difference between the two is for staff to bill as a correction).
         session.execute(update(_invoice).where(_invoice.c.id == new_id)
                         .values(credit_carried_to_invoice_id=original.credit_carried_to_invoice_id))
+    # Money already received for the month counts on the invoice that replaces it (docs/payments.md, 入金の
+    # 充当先): the corrected invoice shows what is still owed or paid twice, and only that is carried.
+    session.execute(update(Payment).where(Payment.invoice_id == original.id).values(invoice_id=new_id))
     original.status = CANCELLED
     original.cancelled_by_invoice_id = new_id
     session.flush()

@@ -228,9 +228,16 @@ def _carried_credits(month: str, carried_to: list[int] | None = None) -> dict[in
     else:
         query = query.where(Invoice.status == ISSUED, Invoice.total < 0, Invoice.month < month,
                             Invoice.credit_carried_to_invoice_id.is_(None))
+    rows = db.session.execute(query).all()
+    from ..transfers import received_by_invoice
+
+    # Money received on a credit (a debit collected before a correction turned the invoice into one) is
+    # carried with it: the balance is the credit less what came in.
+    received = received_by_invoice([row[0] for row in rows]) if rows else {}
     credits: dict[int, list] = {}
-    for invoice_id, member_id, number, credit_month, total in db.session.execute(query):
-        credits.setdefault(member_id, []).append(CarriedCredit(invoice_id, number, credit_month, int(total)))
+    for invoice_id, member_id, number, credit_month, total in rows:
+        credits.setdefault(member_id, []).append(
+            CarriedCredit(invoice_id, number, credit_month, int(total) - received.get(invoice_id, 0)))
     from ..receivables import unpaid_balances  # issue 11: unpaid balances ride the same carry-over
 
     for member_id, balances in unpaid_balances(month, carried_to).items():
