@@ -573,6 +573,8 @@ def export_debit_command(month, profile_code, output):
         result = generate_debit_file(month, profile_code)
         data = bytes(result.batch.content)
         click.echo(str(result))
+        if result.warning:  # another file of the month went to the collector: this one only as a 差し替え
+            click.echo("注意: " + result.warning.replace("\n", "\n注意: "))
     write_atomically(output, data)
     click.echo(f"書き出しました: {output}（{len(data):,}バイト）")
     if result.excluded:

@@ -137,6 +137,8 @@ FIELD_LABELS = {
     "default_collection_profile_id": "既定の収納代行・委託者", "profile_id": "収納代行・委託者",
     "record_count": "件数", "total_amount": "合計金額", "content": "ファイル", "sha256": "SHA-256",
     "excluded": "対象外", "sent_at": "送信日時", "sent_by": "送信した人",
+    "replaced_by_batch_id": "差し替え先の口座振替データ", "replaced_at": "差し替え日時", "replaced_by": "差し替えた人",
+    "replacement_reason": "差し替えの理由",
     "invoice_id": "請求書", "received_on": "入金日", "method": "入金方法", "result_import_id": "振替結果の取込",
     "transfer_receipt_id": "振込入金", "payer_kana": "振込依頼人名", "source": "取込元", "file_sha256": "ファイルのSHA-256",
     "batch_id": "口座振替データ", "paid_count": "振替済件数", "paid_amount": "振替済金額", "failed_count": "振替不能件数",

@@ -11,8 +11,11 @@ from .mixins import BankAccountMixin, TimestampMixin, now_jst
 
 PROFILE_KINDS = {"bank": "銀行", "card_company": "カード会社（収納代行）", "factoring": "ファクタリング会社"}
 
-GENERATED, SENT, RESULT_IMPORTED = "generated", "sent", "result_imported"
-BATCH_STATUSES = {GENERATED: "作成済", SENT: "送信済", RESULT_IMPORTED: "結果取込済"}
+GENERATED, SENT, RESULT_IMPORTED, REPLACED = "generated", "sent", "result_imported", "replaced"
+BATCH_STATUSES = {GENERATED: "作成済", SENT: "送信済", RESULT_IMPORTED: "結果取込済", REPLACED: "差し替え済"}
+# A batch in these states went to the collector and may still be (or was) debited: a second one of the same
+# profile and month must not go too (docs/payments.md, 送信と差し替え).
+DELIVERED = (SENT, RESULT_IMPORTED)
 
 
 class CollectionProfile(TimestampMixin, BankAccountMixin, Model):
@@ -45,7 +48,8 @@ class CollectionProfile(TimestampMixin, BankAccountMixin, Model):
 class DebitBatch(Model):
     """One 全銀 口座振替 依頼ファイル (種別91) for a collection profile and a closed month: its bytes as
     sent and their SHA-256. Generating again for the same invoices gives the same bytes (and this
-    batch); changed invoices give a new numbered batch. generated → sent → result imported."""
+    batch); changed invoices give a new numbered batch. generated → sent → result imported; a sent batch
+    becomes replaced when the collector took a later batch of the same month in its place (差し替え)."""
 
     __tablename__ = "debit_batch"
     __table_args__ = (UniqueConstraint("profile_id", "month", "number", name="uq_debit_batch_number"),)
@@ -65,6 +69,12 @@ class DebitBatch(Model):
     created_by = Column(String(128))
     sent_at = Column(DateTime)
     sent_by = Column(String(128))
+    # 差し替え: the collector accepted the batch named here in place of this one (never debited, no result).
+    replaced_by_batch_id = Column(Integer, ForeignKey("debit_batch.id"))
+    replaced_by_batch = relationship("DebitBatch", remote_side=[id], foreign_keys=[replaced_by_batch_id])
+    replaced_at = Column(DateTime)
+    replaced_by = Column(String(128))
+    replacement_reason = Column(String(200))
 
     items = relationship("DebitBatchItem", order_by="DebitBatchItem.line_no", viewonly=True)
 

@@ -23,7 +23,7 @@ PERMISSIONS = {
     "can_reset": "リセット", "can_lock": "停止", "can_unlock": "停止の解除", "can_resend": "再送", "can_retry": "再実行",
     "can_import": "取込", "can_approve": "承認", "can_write_off": "償却", "can_writeoff": "償却", "can_pay": "支払",
     "can_record": "記録", "can_letters": "通知書", "can_password": "パスワード変更", "can_history": "履歴", "can_run_now": "今すぐ実行",
-    "can_request": "依頼", "can_match": "消込", "can_revise": "改定",
+    "can_request": "依頼", "can_match": "消込", "can_revise": "改定", "can_replace": "差し替え",
 }
 # FAB's own screens (their menu labels are translated elsewhere; these have no menu item).
 VIEWS = {

@@ -73,7 +73,8 @@ PAYMENT_STAFF = [
 ]
 PAYMENT_MANAGER = [
     ["CollectionProfileView$", "can_(list|show|export|download)$"],
-    ["DebitBatchView$", "can_(list|show|export|download)$"],
+    # 差し替え (another file of a month already sent goes in its place) is the 責任者's decision, like a write-off
+    ["DebitBatchView$", "can_(list|show|export|download|replace)$"],
     ["PaymentListView$", "can_(list|download)$"],
     ["DebitResultView$", "can_list$"],
     ["TransferReceiptView$", "can_list$"],

@@ -6,7 +6,13 @@ with a zero total or a credit (listed with the reason), refuses the whole file w
 written (no valid account, a name outside the allowed kana, an amount above 9,999,999,999: every such
 member is named, and nothing is stored), and stores the bytes with their SHA-256. Generating again
 returns the same batch while the bytes would be the same; when invoices (or accounts, or the profile)
-changed, the new bytes become the next numbered batch. States: generated → sent → result imported."""
+changed, the new bytes become the next numbered batch. States: generated → sent → result imported.
+
+Nothing is debited twice: every batch of a month holds all the profile's members, so while one batch of the
+profile and month is sent (or its result is in), `mark_sent` refuses any other. The only way another goes out
+is a 差し替え (`mark_sent(..., replace=True, reason=…)`, the 責任者's screen action): the collector took the new
+file in place of the old one before its deadline, and the old batch becomes 差し替え済 (never debited, its result
+refused by debit_results). A batch whose result is in is never replaced: its money moved."""
 import hashlib
 from dataclasses import dataclass, field
 
@@ -26,7 +32,8 @@ from app.models import Member
 from app.models.billing import CLOSED, ISSUED, BillingRun, Invoice
 from app.models.member import DIRECT_DEBIT
 from app.models.mixins import now_jst
-from app.models.payment import GENERATED, SENT, CollectionProfile, DebitBatch, DebitBatchItem
+from app.models.payment import (DELIVERED, GENERATED, REPLACED, RESULT_IMPORTED, SENT, CollectionProfile, DebitBatch,
+                                DebitBatchItem)
 
 from .actor import current_actor
 from .collection_profiles import default_profile, find_profile
@@ -53,6 +60,12 @@ class DebitFileResult:
     batch: DebitBatch
     created: bool
     excluded: list[Excluded] = field(default_factory=list)
+    # Other batches of the month and profile already with the collector: this file goes only as a 差し替え.
+    sent_earlier: list[DebitBatch] = field(default_factory=list)
+
+    @property
+    def warning(self) -> str:
+        return delivered_warning(self.batch, self.sent_earlier)
 
     def __str__(self):
         b = self.batch
@@ -201,6 +214,47 @@ def latest_batch(profile_id: int, month: str) -> DebitBatch | None:
                              .order_by(DebitBatch.number.desc()).limit(1))
 
 
+def batch_name(batch: DebitBatch) -> str:
+    return f"{batch.month} {batch.profile.code} 第{batch.number}回"
+
+
+def delivered_batches(batch: DebitBatch) -> list[DebitBatch]:
+    """The other batches of `batch`'s profile and month that went to the collector (送信済 or 結果取込済)."""
+    return db.session.scalars(select(DebitBatch).where(
+        DebitBatch.profile_id == batch.profile_id, DebitBatch.month == batch.month, DebitBatch.id != batch.id,
+        DebitBatch.status.in_(DELIVERED)).order_by(DebitBatch.number)).all()
+
+
+def _double_debit() -> str:
+    return f"同じ月の別のファイルを送ると、両方に載っている{member_term()}が二重に引き落とされます。"
+
+
+def _sent_words(earlier: DebitBatch) -> str:
+    when = f"{earlier.sent_at:%Y/%m/%d %H:%M} {earlier.sent_by or ''}".strip() if earlier.sent_at else ""
+    return f"{batch_name(earlier)}は送信済です" + (f"（{when}）" if when else "")
+
+
+def _settled_by_carry_over(batch: DebitBatch) -> str:
+    return (f"第{batch.number}回は送らないでください。訂正との差額は入金の充当先（docs/payments.md）のとおり、"
+            "訂正後の請求書の未収（一部入金）または過入金として次の請求書へ繰り越されます。")
+
+
+def delivered_warning(batch: DebitBatch, delivered: list[DebitBatch]) -> str:
+    """What staff must read before sending `batch` while `delivered` went to the collector ('' when nothing did)."""
+    if batch.status != GENERATED or not delivered:
+        return ""
+    lines = []
+    for earlier in delivered:
+        if earlier.status == RESULT_IMPORTED:
+            lines.append(f"{batch_name(earlier)}は結果取込済です（振替結果を取り込み、入金を記録済み）。{_double_debit()}"
+                         + _settled_by_carry_over(batch))
+        else:
+            lines.append(f"{_sent_words(earlier)}。{_double_debit()}この第{batch.number}回は、収納代行・銀行が"
+                         f"期限前に第{earlier.number}回の代わりとして受け付ける場合にだけ、差し替えとして送ってください"
+                         f"（責任者が「差し替えとして送信済にする」で理由を記録します）。")
+    return "\n".join(lines)
+
+
 @transactional
 def generate_debit_file(month, profile_code: str | None = None) -> DebitFileResult:
     month = require_closed(str(Month.of(month)))
@@ -210,7 +264,7 @@ def generate_debit_file(month, profile_code: str | None = None) -> DebitFileResu
     digest = hashlib.sha256(data).hexdigest()
     latest = latest_batch(profile.id, month)
     if latest is not None and latest.sha256 == digest:
-        return DebitFileResult(latest, False, excluded)
+        return DebitFileResult(latest, False, excluded, delivered_batches(latest))
     number = (db.session.scalar(select(func.max(DebitBatch.number)).where(
         DebitBatch.profile_id == profile.id, DebitBatch.month == month)) or 0) + 1
     batch = DebitBatch(profile=profile, month=month, number=number, status=GENERATED, debit_date=debit_date,
@@ -223,7 +277,8 @@ def generate_debit_file(month, profile_code: str | None = None) -> DebitFileResu
                                       **values)
                        for i, (invoice, member, values) in enumerate(included, start=1))
     db.session.flush()
-    return DebitFileResult(batch, True, excluded)
+    # Still made while another is sent: staff may need the file to ask the collector for a 差し替え.
+    return DebitFileResult(batch, True, excluded, delivered_batches(batch))
 
 
 def batch_excluded(batch: DebitBatch) -> list[Excluded]:
@@ -231,11 +286,44 @@ def batch_excluded(batch: DebitBatch) -> list[Excluded]:
 
 
 @transactional
-def mark_sent(batch_id: int) -> DebitBatch:
+def mark_sent(batch_id: int, replace: bool = False, reason: str | None = None) -> DebitBatch:
+    """送信済: the file went to the collector. Refused while another batch of the month and profile went too,
+    unless `replace`: the collector took this file in place of that one (送信済, not 結果取込済), which becomes
+    差し替え済 with who, when and `reason` (required)."""
     batch = db.session.get(DebitBatch, batch_id)
     if batch is None:
         raise DomainError("口座振替データが見つかりません。")
+    lock_month(batch.month)  # two batches marked at once: the second sees the first as sent
+    db.session.refresh(batch)
     if batch.status != GENERATED:
         raise DomainError(f"{batch} は「{batch.status_name()}」です。送信済にできるのは作成済のデータだけです。")
-    batch.status, batch.sent_at, batch.sent_by = SENT, now_jst(), current_actor()[0]
+    delivered = delivered_batches(batch)
+    imported = [b for b in delivered if b.status == RESULT_IMPORTED]
+    if not replace:
+        if imported:
+            raise DomainError(f"{batch_name(imported[0])}は結果取込済です。{_double_debit()}"
+                              + _settled_by_carry_over(batch))
+        if delivered:
+            earlier = delivered[0]
+            raise DomainError(f"{_sent_words(earlier)}。{_double_debit()}第{batch.number}回は送信済にしていません。"
+                              f"収納代行・銀行が期限前に第{batch.number}回を第{earlier.number}回の代わりとして受け付けた"
+                              "場合だけ、責任者が「差し替えとして送信済にする」で理由を添えて差し替えてください"
+                              f"（第{earlier.number}回は差し替え済になり、その振替結果は取り込めなくなります）。")
+    else:
+        reason = (reason or "").strip()
+        if not reason:
+            raise DomainError("差し替えの理由を入力してください（例: 収納代行が期限前に差し替えを受け付けた、担当者名）。")
+        if len(reason) > 200:
+            raise DomainError("差し替えの理由は200文字以内で入力してください。")
+        if imported:
+            raise DomainError(f"{batch_name(imported[0])}は結果取込済です（振替結果を取り込み、お金は動いています）。"
+                              "結果取込済のデータは差し替えできません。" + _settled_by_carry_over(batch))
+        if not delivered:
+            raise DomainError(f"{batch_name(batch)}: 差し替える送信済の口座振替データがありません。"
+                              "「送信済にする」を使ってください。")
+    who, now = current_actor()[0], now_jst()
+    for earlier in delivered:  # replace: every one is 送信済 here
+        earlier.status, earlier.replaced_by_batch_id = REPLACED, batch.id
+        earlier.replaced_at, earlier.replaced_by, earlier.replacement_reason = now, who, reason
+    batch.status, batch.sent_at, batch.sent_by = SENT, now, who
     return batch

@@ -13,10 +13,11 @@ from app.domain.errors import DomainError
 from app.domain.zengin.reader import ResultFileRefused, read_debit_result, result_reason
 from app.extensions import db
 from app.labels import member_term
-from app.models.payment import (GENERATED, RESULT_IMPORTED, SENT, CollectionProfile, DebitBatch, DebitResultImport,
+from app.models.payment import (REPLACED, RESULT_IMPORTED, SENT, CollectionProfile, DebitBatch, DebitResultImport,
                                 Payment)
 
 from .actor import current_actor
+from .month_lock import lock_month
 from .receivables import paying_invoice, receivable_of
 from .unit_of_work import transactional
 from .uploads import read_named_file
@@ -68,20 +69,36 @@ def _find_batch(parsed, file_name: str) -> DebitBatch:
     if not profiles:
         raise ResultFileRefused(file_name, [f"委託者コード {header.requester_code} の収納代行・委託者がありません"
                                             "（別の委託者の振替結果ではありませんか）。"])
-    batches = db.session.scalars(select(DebitBatch).where(DebitBatch.profile_id.in_([p.id for p in profiles]),
-                                                          DebitBatch.status.in_([GENERATED, SENT, RESULT_IMPORTED]))
+    batches = db.session.scalars(select(DebitBatch).where(DebitBatch.profile_id.in_([p.id for p in profiles]))
                                  .order_by(DebitBatch.month.desc(), DebitBatch.number.desc())).all()
     dated = [b for b in batches if f"{b.debit_date:%m%d}" == header.date_mmdd]
     if not dated:
         raise ResultFileRefused(file_name, [f"引落日 {header.date_mmdd[:2]}/{header.date_mmdd[2:]} の口座振替データが"
                                             f"委託者コード {header.requester_code} にありません。"])
-    # Several batches of that day (regenerated after a correction): the one sent, else the newest whose records match.
-    for batch in sorted(dated, key=lambda b: (b.status != SENT, -b.number)):
-        if len(batch.items) == len(parsed.records) and all(
-                any(_same_number(r.customer_number, i.customer_number) and r.amount == i.amount for i in batch.items)
-                for r in parsed.records):
+
+    def matches(batch):
+        return len(batch.items) == len(parsed.records) and all(
+            any(_same_number(r.customer_number, i.customer_number) and r.amount == i.amount for i in batch.items)
+            for r in parsed.records)
+
+    # Several batches of that day (regenerated after a correction): the one sent, else the newest whose records
+    # match. A 差し替え済 batch is never chosen: the collector debited the one that replaced it.
+    live = sorted((b for b in dated if b.status != REPLACED), key=lambda b: (b.status != SENT, -b.number))
+    for batch in live:
+        if matches(batch):
             return batch
-    return sorted(dated, key=lambda b: (b.status != SENT, -b.number))[0]
+    replaced = [b for b in dated if b.status == REPLACED and matches(b)] or ([] if live else dated)
+    if replaced:
+        raise DomainError(f"{file_name}: {replaced_words(replaced[0])}差し替え済のデータの振替結果からは入金を記録しません"
+                          "（収納代行・銀行が差し替え前のファイルで引き落としたのなら、先方に確認してください）。"
+                          "何も記録していません。")
+    return live[0]
+
+
+def replaced_words(batch: DebitBatch) -> str:
+    new = batch.replaced_by_batch
+    return (f"{batch} は {batch.replaced_at:%Y/%m/%d %H:%M}（{batch.replaced_by or ''}）に {new} へ差し替え済です"
+            f"（理由: {batch.replacement_reason}）。振替結果は {new} のものを取り込んでください。")
 
 
 @transactional
@@ -94,6 +111,10 @@ def import_debit_result(source, file_name: str | None = None) -> ResultImportSum
         parsed = read_debit_result(body)
     except ResultFileRefused as refused:
         raise ResultFileRefused(file_name, refused.errors) from None
+    batch = _find_batch(parsed, file_name)
+    # A 差し替え marked at this moment: wait for it, then find the batch again as it now stands.
+    lock_month(batch.month)
+    db.session.expire_all()
     batch = _find_batch(parsed, file_name)
     done = db.session.scalar(select(DebitResultImport).where(DebitResultImport.batch_id == batch.id))
     if done is not None:

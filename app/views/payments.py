@@ -25,7 +25,8 @@ from app.models.payment import (BATCH_STATUSES, PROFILE_KINDS, CollectionProfile
 from app.services.collection_profiles import (ProfileImportRefused, all_profiles, apply_profile_values,
                                               ensure_profile_deletable, export_profiles, import_profiles,
                                               members_using)
-from app.services.debit_files import batch_excluded, generate_debit_file, mark_sent
+from app.services.debit_files import (batch_excluded, delivered_batches, delivered_warning, generate_debit_file,
+                                      mark_sent)
 from app.services.debit_results import failed_debits, import_debit_result
 from app.domain.agency_commission import BASES as COMMISSION_BASES
 from app.models import AgencyCommissionRule
@@ -173,19 +174,21 @@ def debit_panel(month: str) -> dict:
 
 
 def batch_status_label(status: str) -> Markup:
-    css = {"generated": "label-info", "sent": "label-primary", "result_imported": "label-success"}.get(status,
-                                                                                                     "label-default")
+    css = {"generated": "label-info", "sent": "label-primary", "result_imported": "label-success",
+           "replaced": "label-default"}.get(status, "label-default")
     return Markup('<span class="label {}">{}</span>').format(css, BATCH_STATUSES.get(status, status))
 
 
 class DebitBatchView(TollbookModelView):
-    """口座振替データ: the stored 全銀 files, newest first; generate, download, mark sent."""
+    """口座振替データ: the stored 全銀 files, newest first; generate, download, mark sent; 差し替え (can_replace:
+    the 責任者, like the write-off approval) when another file of the month was already sent."""
 
     datamodel = SQLAInterface(DebitBatch)
     route_base = "/debit-batches"
-    base_permissions = ["can_list", "can_show", "can_export", "can_generate", "can_download", "can_send"]
+    base_permissions = ["can_list", "can_show", "can_export", "can_generate", "can_download", "can_send",
+                        "can_replace"]
     method_permission_name = {"list": "list", "show": "show", "export": "export", "generate": "generate",
-                              "download": "download", "send": "send"}
+                              "download": "download", "send": "send", "replace": "replace"}
     list_title = export_title = "口座振替データ（全銀）"
     show_title = "口座振替データ"
     label_columns = {"month": "請求月", "profile": "収納代行・委託者", "number": "回", "status": "状態",
@@ -211,9 +214,16 @@ class DebitBatchView(TollbookModelView):
         if batch is None:
             abort(404)
         preview = show_records(bytes(batch.content), 4)
+        delivered = delivered_batches(batch) if batch.status == "generated" else []
+        replaced = db.session.scalars(select(DebitBatch).where(DebitBatch.replaced_by_batch_id == batch.id)
+                                      .order_by(DebitBatch.number)).all()
         return self.render_template("tollbook/payments_debit_batch.html", batch=batch, excluded=batch_excluded(batch),
                                     preview=preview, csrf_token=generate_csrf, yen=yen, date_jp=date_jp,
-                                    month_jp=month_jp, status_label=batch_status_label)
+                                    month_jp=month_jp, status_label=batch_status_label, delivered=delivered,
+                                    warning=delivered_warning(batch, delivered), replaced=replaced,
+                                    replaceable=bool(delivered) and all(b.status == "sent" for b in delivered),
+                                    can_send=_can("can_send", "DebitBatchView"),
+                                    can_replace=_can("can_replace", "DebitBatchView"))
 
     @expose("/generate", methods=["POST"])
     @has_access
@@ -234,6 +244,8 @@ class DebitBatchView(TollbookModelView):
                   "success")
         else:
             flash(f"請求書に変更がないため、作成済みの第{batch.number}回と同じ内容です（新しい回は作っていません）。", "info")
+        if result.warning:
+            flash(Markup("<br>").join(result.warning.split("\n")), "danger")
         if result.excluded:
             flash(f"0円・貸方のため対象外: {len(result.excluded):,}件（下の一覧）。", "warning")
         return redirect(url_for("DebitBatchView.show", pk=batch.id))
@@ -255,6 +267,20 @@ class DebitBatchView(TollbookModelView):
             flash(error.message, "danger")
             return redirect(url_for("DebitBatchView.show", pk=pk))
         flash(f"{batch} を送信済にしました。", "success")
+        return redirect(url_for("DebitBatchView.show", pk=pk))
+
+    @expose("/replace/<int:pk>", methods=["POST"])
+    @has_access
+    def replace(self, pk):
+        """差し替えとして送信済にする: the collector took this file in place of the sent one (reason required)."""
+        try:
+            batch = mark_sent(pk, replace=True, reason=request.form.get("reason", ""))
+        except DomainError as error:
+            flash(error.message, "danger")
+            return redirect(url_for("DebitBatchView.show", pk=pk))
+        old = "、".join(f"第{b.number}回" for b in db.session.scalars(
+            select(DebitBatch).where(DebitBatch.replaced_by_batch_id == batch.id).order_by(DebitBatch.number)))
+        flash(f"{batch} を差し替えとして送信済にしました（{old}は差し替え済です。その振替結果は取り込めません）。", "success")
         return redirect(url_for("DebitBatchView.show", pk=pk))
 
 
