@@ -31,10 +31,13 @@ class OperatorSettingsView(TollbookModelView):
         "debit_day": "口座振替日（毎月）", "debit_month_offset": "口座振替の月（利用月の何か月後）",
         "invoice_day": "請求日（利用月の翌月・日）", **BANK_LABELS,
         "date_style": "帳票の日付", "date_style_name": "帳票の日付", "logo_upload": "帳票のロゴ画像",
-        "logo_remove": "ロゴを削除する", "logo_text": "帳票のロゴ画像",
+        "logo_remove": "ロゴを削除する", "logo_text": "帳票のロゴ画像", "logo_image": "帳票のロゴ画像",
+        "logo_mime": "ロゴ画像の形式",
         "default_collection_profile": "既定の収納代行・委託者",
     }
     list_columns = ["name", "operator_type_name", "registration_number", "address"]
+    # the logo's bytes and type are not something to search by (FAB offers every column otherwise)
+    search_exclude_columns = ["logo_image", "logo_mime"]
     show_fieldsets = [
         ("基本情報", {"fields": ["name", "operator_type_name", "postal_code", "address", "phone",
                                  "registration_number"]}),
