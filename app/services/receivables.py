@@ -12,9 +12,13 @@ takes the new total.
 Money always counts on the invoice where the balance lives now (`paying_invoice`): a result of a debit file sent
 before a correction pays the corrected invoice, a late payment of a balance already carried pays the invoice that
 carries it. Whatever is then received beyond an invoice's total (過入金) is carried like a credit, as
-前月繰越（貸方）, into the member's next invoice — never lost, never counted twice."""
+前月繰越（貸方）, into the member's next invoice — never lost, never counted twice.
+
+A correction of an invoice already carried keeps the mark: what was carried stays carried (the carrying
+invoices' lines, `carried_parts`), and only the difference — corrected total − payments − carried so far — is
+carried into the next open month."""
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -22,6 +26,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from app.domain.billing_dates import invoice_date_for
 from app.domain.clock import now_jst, today_jst
 from app.domain.errors import DomainError
+from app.domain.invoice_calculation import carried_label
 from app.domain.member_month import CarriedCredit
 from app.domain.month import Month
 from app.domain.reconciliation import AGEING_BUCKETS, PAYMENT_STATES, ageing_bucket, payment_state
@@ -29,7 +34,7 @@ from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term
 from app.models import Member, OperatorSettings
-from app.models.billing import CANCELLED, CLOSED, ISSUED, BillingRun, Invoice
+from app.models.billing import CANCELLED, CLOSED, ISSUED, BillingRun, Invoice, InvoiceLine
 from app.models.member import DIRECT_DEBIT
 from app.models.payment import (WRITE_OFF_APPROVED, WRITE_OFF_REJECTED, WRITE_OFF_REQUESTED, DebitBatchItem, Payment,
                                 WriteOff)
@@ -48,19 +53,55 @@ def _approved_write_offs():
     return select(WriteOff.invoice_id).where(WriteOff.status == WRITE_OFF_APPROVED)
 
 
+def _replaced():
+    """(invoice_id, replaced_id): every invoice a corrected invoice replaced, back to the regular one."""
+    later, earlier = Invoice.__table__.alias("later"), Invoice.__table__.alias("earlier")
+    replaced = (select(later.c.id.label("invoice_id"), later.c.corrects_invoice_id.label("replaced_id"))
+                .where(later.c.corrects_invoice_id.is_not(None)).cte("replaced", recursive=True))
+    return replaced.union_all(select(replaced.c.invoice_id, earlier.c.corrects_invoice_id)
+                              .join(earlier, earlier.c.id == replaced.c.replaced_id)
+                              .where(earlier.c.corrects_invoice_id.is_not(None)))
+
+
 def _debit_result_in():
     """口座振替: the bank's result is in for this invoice, or for an invoice it replaced. A correction made after
     the file was sent leaves the sent record's result as the month's result: its 振替済 paid the corrected
     invoice (paying_invoice), and what that left unpaid is carried like a failed debit."""
-    later, earlier = Invoice.__table__.alias("later"), Invoice.__table__.alias("earlier")
-    replaced = (select(later.c.id.label("invoice_id"), later.c.corrects_invoice_id.label("replaced_id"))
-                .where(later.c.corrects_invoice_id.is_not(None)).cte("replaced", recursive=True))
-    replaced = replaced.union_all(select(replaced.c.invoice_id, earlier.c.corrects_invoice_id)
-                                  .join(earlier, earlier.c.id == replaced.c.replaced_id)
-                                  .where(earlier.c.corrects_invoice_id.is_not(None)))
+    replaced = _replaced()
     return or_(exists().where(DebitBatchItem.invoice_id == Invoice.id, DebitBatchItem.result_code.is_not(None)),
                exists().where(DebitBatchItem.invoice_id == replaced.c.replaced_id, replaced.c.invoice_id == Invoice.id,
                               DebitBatchItem.result_code.is_not(None)))
+
+
+def carried_parts(invoice_ids) -> dict[int, list[tuple[int, str, int]]]:
+    """invoice id → what later invoices already carried of its month's balance, oldest first: (carrying invoice
+    id, its number, amount), one per 前月未収額 / 前月繰越（貸方） line of a live invoice naming it or an invoice it
+    corrects. Read from the lines the member was billed, which a correction of the carried invoice never
+    changes; the carrying invoices are the ones the chain's marks name (credit_carried_to_invoice_id: set by the
+    close, kept by a correction and moved by a reissue of the carrying invoice), so only their lines are read."""
+    chains = {invoice_id: {invoice_id} for invoice_id in invoice_ids}
+    if not chains:
+        return {}
+    replaced = _replaced()
+    for invoice_id, replaced_id in db.session.execute(select(replaced.c.invoice_id, replaced.c.replaced_id)
+                                                      .where(replaced.c.invoice_id.in_(chains))):
+        chains[invoice_id].add(replaced_id)
+    carriers = set(db.session.scalars(select(Invoice.credit_carried_to_invoice_id).where(
+        Invoice.id.in_(set().union(*chains.values())), Invoice.credit_carried_to_invoice_id.is_not(None))))
+    parts = {invoice_id: [] for invoice_id in chains}
+    if not carriers:
+        return parts
+    line = InvoiceLine.__table__
+    for rule_id, carrier_id, number, amount in db.session.execute(
+            select(line.c.rule_id, Invoice.id, Invoice.number, line.c.amount)
+            .join(Invoice, Invoice.id == line.c.invoice_id)
+            .where(line.c.invoice_id.in_(carriers), Invoice.status == ISSUED, line.c.kind == "carried_over")
+            .order_by(Invoice.month, Invoice.id, line.c.position)):
+        source = int(rule_id.split(":", 1)[1]) if (rule_id or "").startswith("carried:") else None
+        for invoice_id, chain in chains.items():
+            if source in chain:
+                parts[invoice_id].append((carrier_id, number, int(amount)))
+    return parts
 
 
 def paying_invoice(invoice: Invoice) -> tuple[Invoice, list[str]]:
@@ -84,30 +125,34 @@ def paying_invoice(invoice: Invoice) -> tuple[Invoice, list[str]]:
     return invoice, reasons
 
 
-def unpaid_balances(month: str, carried_to: list[int] | None = None) -> dict[int, list[CarriedCredit]]:
-    """member id → unpaid balances to carry into `month`'s invoice (or, for a reissue, those the invoices
-    `carried_to` carried)."""
+def unpaid_balances(month: str) -> dict[int, list[CarriedCredit]]:
+    """member id → unpaid balances to carry into `month`'s invoice, and what corrections of invoices already
+    carried left to carry (docs/payments.md, 未収と繰越)."""
     received = _received()
     paid = func.coalesce(received.c.received, 0)
-    query = (select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total, paid)
-             .outerjoin(received, received.c.invoice_id == Invoice.id))
-    if carried_to is not None:
-        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to), Invoice.total >= 0)
-    else:
-        settings = db.session.query(OperatorSettings).first()
-        due_before = invoice_date_for(month, settings.invoice_day if settings and settings.invoice_day else 20)
-        unpaid = and_(Invoice.total > paid, Invoice.debit_date < due_before, Invoice.id.not_in(_approved_write_offs()),
-                      or_(and_(Invoice.payment_method == DIRECT_DEBIT, _debit_result_in()),
-                          and_(Invoice.payment_method != DIRECT_DEBIT,
-                               Invoice.billing_run_id.in_(select(BillingRun.id).where(
-                                   BillingRun.transfers_reconciled_at.is_not(None))))))
-        # 過入金: the money is in already, so it is carried at once, as a credit (credits: billing/inputs.py).
-        overpaid = paid > Invoice.total
-        query = query.where(Invoice.status == ISSUED, Invoice.total >= 0, Invoice.month < month,
-                            Invoice.credit_carried_to_invoice_id.is_(None), or_(unpaid, overpaid))
+    columns = select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total, paid,
+                     Invoice.corrects_invoice_id).outerjoin(received, received.c.invoice_id == Invoice.id)
+    settings = db.session.query(OperatorSettings).first()
+    due_before = invoice_date_for(month, settings.invoice_day if settings and settings.invoice_day else 20)
+    unpaid = and_(Invoice.total > paid, Invoice.debit_date < due_before, Invoice.id.not_in(_approved_write_offs()),
+                  or_(and_(Invoice.payment_method == DIRECT_DEBIT, _debit_result_in()),
+                      and_(Invoice.payment_method != DIRECT_DEBIT,
+                           Invoice.billing_run_id.in_(select(BillingRun.id).where(
+                               BillingRun.transfers_reconciled_at.is_not(None))))))
+    # 過入金: the money is in already, so it is carried at once, as a credit (credits: billing/inputs.py).
+    overpaid = paid > Invoice.total
+    rows = db.session.execute(columns.where(Invoice.status == ISSUED, Invoice.total >= 0, Invoice.month < month,
+                                            Invoice.credit_carried_to_invoice_id.is_(None), or_(unpaid, overpaid))).all()
+    # A correction of an invoice whose balance was carried already keeps the carried mark (reissue_invoice): what
+    # was carried stays carried, and only the difference is carried now, whatever its sign and at once — the
+    # original's result was in (or its transfers matched) when it was carried, and the corrected total is known.
+    rows += db.session.execute(columns.where(Invoice.status == ISSUED, Invoice.month < month,
+                                             Invoice.corrects_invoice_id.is_not(None),
+                                             Invoice.credit_carried_to_invoice_id.is_not(None))).all()
+    parts = carried_parts([row[0] for row in rows if row[6] is not None])
     balances: dict[int, list[CarriedCredit]] = {}
-    for invoice_id, member_id, number, invoice_month, total, received_amount in db.session.execute(query):
-        owed = int(total) - int(received_amount)
+    for invoice_id, member_id, number, invoice_month, total, received_amount, _ in rows:
+        owed = int(total) - int(received_amount) - sum(amount for *_, amount in parts.get(invoice_id, ()))
         if owed:
             balances.setdefault(member_id, []).append(CarriedCredit(invoice_id, number, invoice_month, owed))
     return balances
@@ -121,6 +166,8 @@ class Receivable:
     received: int
     carried_to: str | None  # number of the invoice that carried the balance
     write_off: WriteOff | None
+    # a corrected invoice whose balance was carried: (invoice id, number, amount) per carrying line (carried_parts)
+    parts: list[tuple[int, str, int]] = field(default_factory=list)
 
     @property
     def owed(self) -> int:
@@ -131,20 +178,33 @@ class Receivable:
         return payment_state(int(self.invoice.total), self.received)
 
     @property
+    def rest(self) -> int:
+        """What a correction left to carry beyond what was carried already (+ owed, − to credit); 0 otherwise."""
+        if not self.parts:
+            return 0
+        return int(self.invoice.total) - self.received - sum(amount for *_, amount in self.parts)
+
+    @property
     def state_name(self) -> str:
+        carried = f"請求書 {'・'.join(dict.fromkeys(n for _, n, _ in self.parts)) or self.carried_to} へ繰越"
+        if self.rest:  # a correction's difference, until the next invoice carries it
+            carried += f"・差額 {self.rest:,}円は次の請求書へ{carried_label(self.rest)}として繰越"
         if self.carried_to and self.received > self.invoice.total >= 0:
-            return f"過入金（請求書 {self.carried_to} へ繰越）"
+            return f"過入金（{carried}）"
         if self.invoice.total > 0 and self.owed and self.carried_to:
-            return f"未収（請求書 {self.carried_to} へ繰越）"
+            return f"未収（{carried}）"
         if self.owed and self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED:
             return "未収（償却済）"
-        return PAYMENT_STATES[self.state]
+        return PAYMENT_STATES[self.state] + (f"（{carried}）" if self.parts else "")
 
     @property
     def still_owed(self) -> int:
-        """What is owed on this invoice itself: nothing once carried to the next invoice or written off."""
-        if self.carried_to or (self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED):
+        """What is owed on this invoice itself: nothing once carried to the next invoice or written off — but
+        the difference a correction left to carry, until the next invoice carries it."""
+        if self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED:
             return 0
+        if self.carried_to:
+            return max(self.rest, 0)
         return self.owed
 
 
@@ -171,7 +231,9 @@ def receivables(month: str | None = None, invoice_ids: list[int] | None = None,
                                                                    WriteOff.status != WRITE_OFF_REJECTED)
                                             .order_by(WriteOff.id)):
             write_offs[write_off.invoice_id] = write_off
-    return [Receivable(invoice, member, int(paid), number, write_offs.get(invoice.id))
+    parts = carried_parts([invoice.id for invoice, *_ in rows
+                           if invoice.corrects_invoice_id and invoice.credit_carried_to_invoice_id])
+    return [Receivable(invoice, member, int(paid), number, write_offs.get(invoice.id), parts.get(invoice.id, []))
             for invoice, member, paid, number in rows]
 
 

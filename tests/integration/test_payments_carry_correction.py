@@ -54,7 +54,7 @@ def _unpaid_row(member_code, month="2026-10"):
     return [(r[2], r[7], r[10]) for r in rows if r[0] == member_code]
 
 
-def test_a_higher_correction_carries_only_the_difference(db, carried):
+def test_a_higher_correction_carries_only_the_difference(db, carried, staff_client):
     m3, october, november = carried["m3"], carried["october"], carried["november"]
     corrected = _correct(db, october, 220)
     assert int(corrected.total) == carried["total"] + 110
@@ -63,6 +63,7 @@ def test_a_higher_correction_carries_only_the_difference(db, carried):
     assert state.carried_to == november.number
     assert state.state_name == f"未収（請求書 {november.number} へ繰越・差額 110円は次の請求書へ前月未収額として繰越）"
     assert _unpaid_row("M003") == [(corrected.number, 110, state.state_name)]
+    assert state.state_name in staff_client.get(f"/invoices/show/{corrected.id}").get_data(as_text=True)
 
     december = _december(db, m3)
     assert _carried(december) == [(f"前月未収額（請求書 {corrected.number}）", 110)]

@@ -92,9 +92,10 @@ def reissue_invoice(invoice_id: int, reason: str, created_by: str) -> Invoice:
     # the credits the original carried are carried by the corrected invoice now
     session.execute(update(_invoice).where(_invoice.c.credit_carried_to_invoice_id == original.id)
                     .values(credit_carried_to_invoice_id=new_id))
-    if original.credit_carried_to_invoice_id is not None and result.is_credit:
-        # The original credit was carried already: the corrected one is not carried a second time (a
-        # difference between the two is for staff to bill as a correction).
+    if original.credit_carried_to_invoice_id is not None:
+        # The original's balance (unpaid, credit or 過入金) was carried already and stays carried as billed: the
+        # corrected invoice keeps the mark, so it is never carried whole a second time; the next open month
+        # carries only the difference (corrected total − payments − what was carried: receivables.unpaid_balances).
         session.execute(update(_invoice).where(_invoice.c.id == new_id)
                         .values(credit_carried_to_invoice_id=original.credit_carried_to_invoice_id))
     # Money already received for the month counts on the invoice that replaces it (docs/payments.md, 入金の

@@ -22,7 +22,7 @@ from app.domain.pricing.contract_discount import contract_shares
 from app.domain.pricing.non_taxable_usage import NonTaxableUsage
 from app.extensions import db
 from app.models import Agency, Card, CardEvent, Member, Vehicle
-from app.models.billing import ISSUED, Invoice, InvoiceAdjustment
+from app.models.billing import ISSUED, Invoice, InvoiceAdjustment, InvoiceLine
 from app.models.tariff import TariffRule
 from app.models.usage import BATCH_ACTIVE, NOT_BILLED_FLAGS, IcMaster, ImportBatch, UsageRecord
 
@@ -219,15 +219,14 @@ def _adjustment_charges(month: str, billed_on: list[int] | None = None) -> dict[
     return charges
 
 
-def _carried_credits(month: str, carried_to: list[int] | None = None) -> dict[int, list[CarriedCredit]]:
-    """Issued credits (total < 0) of earlier months not yet carried (or, for a reissue, those the
-    invoices `carried_to` carried)."""
-    query = select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total)
-    if carried_to is not None:
-        query = query.where(Invoice.credit_carried_to_invoice_id.in_(carried_to), Invoice.total < 0)
-    else:
-        query = query.where(Invoice.status == ISSUED, Invoice.total < 0, Invoice.month < month,
-                            Invoice.credit_carried_to_invoice_id.is_(None))
+def _carried_credits(month: str, reissue_of: int | None = None) -> dict[int, list[CarriedCredit]]:
+    """Issued credits (total < 0) of earlier months not yet carried, and unpaid balances (receivables); for a
+    reissue, what the reissued invoice carried."""
+    if reissue_of is not None:
+        return _carried_by(reissue_of)
+    query = select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total).where(
+        Invoice.status == ISSUED, Invoice.total < 0, Invoice.month < month,
+        Invoice.credit_carried_to_invoice_id.is_(None))
     rows = db.session.execute(query).all()
     from ..transfers import received_by_invoice
 
@@ -240,8 +239,28 @@ def _carried_credits(month: str, carried_to: list[int] | None = None) -> dict[in
             CarriedCredit(invoice_id, number, credit_month, int(total) - received.get(invoice_id, 0)))
     from ..receivables import unpaid_balances  # issue 11: unpaid balances ride the same carry-over
 
-    for member_id, balances in unpaid_balances(month, carried_to).items():
+    for member_id, balances in unpaid_balances(month).items():
         credits.setdefault(member_id, []).extend(balances)
+    return credits
+
+
+def _carried_by(invoice_id: int) -> dict[int, list[CarriedCredit]]:
+    """The balances an issued invoice carried, as it billed them (its carried lines): its reissue carries the
+    same, not the carried invoices' balances of today — a correction of one of them keeps what was carried and
+    carries only the difference into the next open month (receivables.unpaid_balances), so recomputing it here
+    would bill that difference twice."""
+    line, source = InvoiceLine.__table__, Invoice.__table__.alias("source")
+    rows = db.session.execute(
+        select(Invoice.member_id, line.c.rule_id, line.c.amount)
+        .join(line, line.c.invoice_id == Invoice.id)
+        .where(Invoice.id == invoice_id, line.c.kind == "carried_over", line.c.rule_id.like("carried:%"))
+        .order_by(line.c.position)).all()
+    ids = [int(rule_id.split(":", 1)[1]) for _, rule_id, _ in rows]
+    names = dict((i, (number, month)) for i, number, month in db.session.execute(
+        select(source.c.id, source.c.number, source.c.month).where(source.c.id.in_(ids or [0]))))
+    credits: dict[int, list] = {}
+    for (member_id, _, amount), carried_id in zip(rows, ids):
+        credits.setdefault(member_id, []).append(CarriedCredit(carried_id, *names[carried_id], int(amount)))
     return credits
 
 
@@ -269,7 +288,7 @@ def gather(month: str, reissue_of: Invoice | None = None, rules=None) -> Inputs:
     if reissue_of is not None:
         chain = correction_chain(reissue_of)
         adjustments = _adjustment_charges(month, billed_on=chain)
-        credits = _carried_credits(month, carried_to=chain)
+        credits = _carried_credits(month, reissue_of=reissue_of.id)
     else:
         adjustments = _adjustment_charges(month)
         credits = _carried_credits(month)
