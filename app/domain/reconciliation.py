@@ -21,6 +21,17 @@ def payment_state(total: int, received: int) -> str:
     return PAID if received == total else OVERPAID
 
 
+def balance_to_carry(total: int, received: int, carried: int = 0, written_off: int = 0) -> int:
+    """What an invoice still has to carry into the member's next invoice: total − payments − what later invoices
+    carried of it already (+ owed, − credit or 過入金). An approved write-off takes at most its amount off what is
+    owed — a correction that raised the total after the approval carries the excess — and never turns into a
+    credit: written off is what the member need not pay, not money the member is owed."""
+    balance = total - received - carried
+    if balance > 0:
+        return max(balance - written_off, 0)
+    return balance
+
+
 _CORPORATE = re.compile(r"^[ｱ-ﾝﾞﾟ]{1,4}\)|\([ｱ-ﾝﾞﾟ]{1,4}\)?$|\([ｱ-ﾝﾞﾟ]{1,4}\)")
 
 

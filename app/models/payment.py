@@ -182,12 +182,17 @@ class TransferReceipt(Model):
 
 
 WRITE_OFF_REQUESTED, WRITE_OFF_APPROVED, WRITE_OFF_REJECTED = "requested", "approved", "rejected"
-WRITE_OFF_STATUSES = {WRITE_OFF_REQUESTED: "承認待ち", WRITE_OFF_APPROVED: "承認済（償却）", WRITE_OFF_REJECTED: "却下"}
+# A request still waiting when its invoice is corrected is withdrawn (docs/payments.md, 償却): its amount and
+# reason were the cancelled invoice's, so staff ask again on the corrected one.
+WRITE_OFF_WITHDRAWN = "withdrawn"
+WRITE_OFF_STATUSES = {WRITE_OFF_REQUESTED: "承認待ち", WRITE_OFF_APPROVED: "承認済（償却）", WRITE_OFF_REJECTED: "却下",
+                      WRITE_OFF_WITHDRAWN: "取下げ（請求書の訂正）"}
 
 
 class WriteOff(Model):
     """未収の償却 (write-off): staff ask, with a reason, that an unpaid invoice is not carried to the next one;
-    the 責任者 approves (or rejects). An approved write-off stops the carry-over of that invoice's balance."""
+    the 責任者 approves (or rejects). An approved write-off stops the carry-over of that invoice's balance, up to
+    its amount; a correction moves it to the corrected invoice, or withdraws it while it waits."""
 
     __tablename__ = "write_off"
     id = Column(Integer, primary_key=True)
@@ -207,4 +212,7 @@ class WriteOff(Model):
         return f"償却 {self.amount:,}円（{self.reason}）"
 
     def status_name(self) -> str:
+        if self.status == WRITE_OFF_WITHDRAWN and self.invoice is not None and self.invoice.cancelled_by_invoice:
+            return (f"取下げ（請求書 {self.invoice.number} は訂正により請求書 {self.invoice.cancelled_by_invoice.number} "
+                    "に替わりました。償却は訂正後の請求書で改めて依頼してください）")
         return WRITE_OFF_STATUSES.get(self.status, self.status)

@@ -18,13 +18,16 @@ from app.models import Card, Invoice, Member, Vehicle
 from app.models.billing import CLOSED, ISSUED, BillingRun
 from app.models.document import PDF, RENDERED, XLSX, IssuedDocument
 
+from .correction_chain import debit_result_in
+
 PORTAL_MONTHS = 6
 KIND_ORDER = ("invoice", "card-statement", "usage-statement", "payment-notice")
 FORMATS = (PDF, XLSX)
 
 # Payment status of an invoice as the member reads it (payments: app/models/payment.py, docs/payments.md):
-# paid or partly paid from the payments recorded, unpaid once the bank's result says the debit failed,
-# else not confirmed yet (no result imported, or a transfer not yet matched).
+# paid or partly paid from the payments recorded, unpaid once the bank's result says the debit failed (for a
+# corrected invoice: the result of the record sent for the invoice it replaced), else not confirmed yet (no
+# result imported, or a transfer not yet matched).
 PAID, PARTLY_PAID, UNPAID, UNCONFIRMED, NOTHING_TO_PAY = (
     "入金済み", "一部入金", "未入金", "入金確認前", "お支払いはありません")
 # app.domain.reconciliation's states of an invoice with something to pay, in the member's words (過入金 reads
@@ -76,7 +79,7 @@ def window_months(session: Session) -> list[str]:
 def payment_statuses(session: Session, member_id: int, invoices: list[tuple[int, int]]) -> dict[int, str]:
     """Payment status per invoice id ((id, total) pairs of this member's invoices), read for these ids and
     this member only."""
-    from app.models.payment import DebitBatchItem, Payment
+    from app.models.payment import Payment
 
     ids = [invoice_id for invoice_id, _ in invoices]
     if not ids:
@@ -84,10 +87,10 @@ def payment_statuses(session: Session, member_id: int, invoices: list[tuple[int,
     received = dict(session.execute(
         select(Payment.invoice_id, func.sum(Payment.amount))
         .where(Payment.member_id == member_id, Payment.invoice_id.in_(ids)).group_by(Payment.invoice_id)).all())
+    # The debit failed for the invoice, or — corrected after the file was sent — for the one it replaced: the
+    # carry-over's rule (correction_chain), read for this member's invoices only.
     failed = set(session.scalars(
-        select(DebitBatchItem.invoice_id)
-        .where(DebitBatchItem.member_id == member_id, DebitBatchItem.invoice_id.in_(ids),
-               DebitBatchItem.result_code.is_not(None), DebitBatchItem.result_code != "0")))
+        select(Invoice.id).where(Invoice.member_id == member_id, Invoice.id.in_(ids), debit_result_in(failed=True))))
     statuses = {}
     for invoice_id, total in invoices:
         state = payment_state(int(total), int(received.get(invoice_id) or 0))  # the staff screens' rule

@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from app.domain.billing_dates import invoice_date_for
 from app.domain.clock import now_jst, today_jst
@@ -29,15 +29,16 @@ from app.domain.errors import DomainError
 from app.domain.invoice_calculation import carried_label
 from app.domain.member_month import CarriedCredit
 from app.domain.month import Month
-from app.domain.reconciliation import AGEING_BUCKETS, PAYMENT_STATES, ageing_bucket, payment_state
+from app.domain.reconciliation import AGEING_BUCKETS, PAYMENT_STATES, ageing_bucket, balance_to_carry, payment_state
 from app.exports.excel import workbook_bytes
 from app.extensions import db
 from app.labels import member_term
 from app.models import Member, OperatorSettings
 from app.models.billing import CANCELLED, CLOSED, ISSUED, BillingRun, Invoice, InvoiceLine
 from app.models.member import DIRECT_DEBIT
-from app.models.payment import (WRITE_OFF_APPROVED, WRITE_OFF_REJECTED, WRITE_OFF_REQUESTED, DebitBatchItem, Payment,
-                                WriteOff)
+from app.models.payment import (WRITE_OFF_APPROVED, WRITE_OFF_REJECTED, WRITE_OFF_REQUESTED, WRITE_OFF_WITHDRAWN,
+                                Payment, WriteOff)
+from app.queries.correction_chain import debit_result_in, replaced_invoices
 
 from .actor import current_actor
 from .unit_of_work import transactional
@@ -49,28 +50,10 @@ def _received():
             .group_by(Payment.invoice_id).subquery())
 
 
-def _approved_write_offs():
-    return select(WriteOff.invoice_id).where(WriteOff.status == WRITE_OFF_APPROVED)
-
-
-def _replaced():
-    """(invoice_id, replaced_id): every invoice a corrected invoice replaced, back to the regular one."""
-    later, earlier = Invoice.__table__.alias("later"), Invoice.__table__.alias("earlier")
-    replaced = (select(later.c.id.label("invoice_id"), later.c.corrects_invoice_id.label("replaced_id"))
-                .where(later.c.corrects_invoice_id.is_not(None)).cte("replaced", recursive=True))
-    return replaced.union_all(select(replaced.c.invoice_id, earlier.c.corrects_invoice_id)
-                              .join(earlier, earlier.c.id == replaced.c.replaced_id)
-                              .where(earlier.c.corrects_invoice_id.is_not(None)))
-
-
-def _debit_result_in():
-    """口座振替: the bank's result is in for this invoice, or for an invoice it replaced. A correction made after
-    the file was sent leaves the sent record's result as the month's result: its 振替済 paid the corrected
-    invoice (paying_invoice), and what that left unpaid is carried like a failed debit."""
-    replaced = _replaced()
-    return or_(exists().where(DebitBatchItem.invoice_id == Invoice.id, DebitBatchItem.result_code.is_not(None)),
-               exists().where(DebitBatchItem.invoice_id == replaced.c.replaced_id, replaced.c.invoice_id == Invoice.id,
-                              DebitBatchItem.result_code.is_not(None)))
+def _written_off():
+    """Approved write-offs per invoice: what the 責任者 allowed not to carry (at most that: balance_to_carry)."""
+    return (select(WriteOff.invoice_id, func.sum(WriteOff.amount).label("written_off"))
+            .where(WriteOff.status == WRITE_OFF_APPROVED).group_by(WriteOff.invoice_id).subquery())
 
 
 def carried_parts(invoice_ids) -> dict[int, list[tuple[int, str, int]]]:
@@ -82,7 +65,7 @@ def carried_parts(invoice_ids) -> dict[int, list[tuple[int, str, int]]]:
     chains = {invoice_id: {invoice_id} for invoice_id in invoice_ids}
     if not chains:
         return {}
-    replaced = _replaced()
+    replaced = replaced_invoices()
     for invoice_id, replaced_id in db.session.execute(select(replaced.c.invoice_id, replaced.c.replaced_id)
                                                       .where(replaced.c.invoice_id.in_(chains))):
         chains[invoice_id].add(replaced_id)
@@ -128,14 +111,18 @@ def paying_invoice(invoice: Invoice) -> tuple[Invoice, list[str]]:
 def unpaid_balances(month: str) -> dict[int, list[CarriedCredit]]:
     """member id → unpaid balances to carry into `month`'s invoice, and what corrections of invoices already
     carried left to carry (docs/payments.md, 未収と繰越)."""
-    received = _received()
-    paid = func.coalesce(received.c.received, 0)
-    columns = select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total, paid,
-                     Invoice.corrects_invoice_id).outerjoin(received, received.c.invoice_id == Invoice.id)
+    received, written = _received(), _written_off()
+    paid, written_off = func.coalesce(received.c.received, 0), func.coalesce(written.c.written_off, 0)
+    columns = (select(Invoice.id, Invoice.member_id, Invoice.number, Invoice.month, Invoice.total, paid,
+                      Invoice.corrects_invoice_id, written_off)
+               .outerjoin(received, received.c.invoice_id == Invoice.id)
+               .outerjoin(written, written.c.invoice_id == Invoice.id))
     settings = db.session.query(OperatorSettings).first()
     due_before = invoice_date_for(month, settings.invoice_day if settings and settings.invoice_day else 20)
-    unpaid = and_(Invoice.total > paid, Invoice.debit_date < due_before, Invoice.id.not_in(_approved_write_offs()),
-                  or_(and_(Invoice.payment_method == DIRECT_DEBIT, _debit_result_in()),
+    # An approved write-off stops the carry up to its amount: a correction that raised the total after the
+    # approval carries the excess (balance_to_carry).
+    unpaid = and_(Invoice.total > paid + written_off, Invoice.debit_date < due_before,
+                  or_(and_(Invoice.payment_method == DIRECT_DEBIT, debit_result_in()),
                       and_(Invoice.payment_method != DIRECT_DEBIT,
                            Invoice.billing_run_id.in_(select(BillingRun.id).where(
                                BillingRun.transfers_reconciled_at.is_not(None))))))
@@ -151,8 +138,9 @@ def unpaid_balances(month: str) -> dict[int, list[CarriedCredit]]:
                                              Invoice.credit_carried_to_invoice_id.is_not(None))).all()
     parts = carried_parts([row[0] for row in rows if row[6] is not None])
     balances: dict[int, list[CarriedCredit]] = {}
-    for invoice_id, member_id, number, invoice_month, total, received_amount, _ in rows:
-        owed = int(total) - int(received_amount) - sum(amount for *_, amount in parts.get(invoice_id, ()))
+    for invoice_id, member_id, number, invoice_month, total, received_amount, _, written_amount in rows:
+        owed = balance_to_carry(int(total), int(received_amount),
+                                sum(amount for *_, amount in parts.get(invoice_id, ())), int(written_amount))
         if owed:
             balances.setdefault(member_id, []).append(CarriedCredit(invoice_id, number, invoice_month, owed))
     return balances
@@ -178,22 +166,34 @@ class Receivable:
         return payment_state(int(self.invoice.total), self.received)
 
     @property
+    def written_off(self) -> int:
+        """The approved write-off's amount (what need not be carried, at most), else 0."""
+        approved = self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED
+        return int(self.write_off.amount) if approved else 0
+
+    @property
     def rest(self) -> int:
         """What a correction left to carry beyond what was carried already (+ owed, − to credit); 0 otherwise."""
         if not self.parts:
             return 0
-        return int(self.invoice.total) - self.received - sum(amount for *_, amount in self.parts)
+        return balance_to_carry(int(self.invoice.total), self.received, sum(amount for *_, amount in self.parts),
+                                self.written_off)
 
     @property
     def state_name(self) -> str:
         carried = f"請求書 {'・'.join(dict.fromkeys(n for _, n, _ in self.parts)) or self.carried_to} へ繰越"
         if self.rest:  # a correction's difference, until the next invoice carries it
             carried += f"・差額 {self.rest:,}円は次の請求書へ{carried_label(self.rest)}として繰越"
+        if self.written_off:
+            carried = f"{self.written_off:,}円償却済・{carried}"
         if self.carried_to and self.received > self.invoice.total >= 0:
             return f"過入金（{carried}）"
         if self.invoice.total > 0 and self.owed and self.carried_to:
             return f"未収（{carried}）"
-        if self.owed and self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED:
+        if self.owed and self.written_off:
+            beyond = self.owed - self.written_off  # a correction raised the total after the approval
+            if beyond > 0:
+                return f"未収（{self.written_off:,}円償却済・残り {beyond:,}円は次の請求書へ前月未収額として繰越）"
             return "未収（償却済）"
         return PAYMENT_STATES[self.state] + (f"（{carried}）" if self.parts else "")
 
@@ -201,11 +201,9 @@ class Receivable:
     def still_owed(self) -> int:
         """What is owed on this invoice itself: nothing once carried to the next invoice or written off — but
         the difference a correction left to carry, until the next invoice carries it."""
-        if self.write_off is not None and self.write_off.status == WRITE_OFF_APPROVED:
-            return 0
         if self.carried_to:
             return max(self.rest, 0)
-        return self.owed
+        return max(self.owed - self.written_off, 0)
 
 
 def receivables(month: str | None = None, invoice_ids: list[int] | None = None,
@@ -227,8 +225,8 @@ def receivables(month: str | None = None, invoice_ids: list[int] | None = None,
     write_offs = {}
     ids = [invoice.id for invoice, *_ in rows]
     if ids:
-        for write_off in db.session.scalars(select(WriteOff).where(WriteOff.invoice_id.in_(ids),
-                                                                   WriteOff.status != WRITE_OFF_REJECTED)
+        for write_off in db.session.scalars(select(WriteOff).where(
+                WriteOff.invoice_id.in_(ids), WriteOff.status.in_((WRITE_OFF_REQUESTED, WRITE_OFF_APPROVED)))
                                             .order_by(WriteOff.id)):
             write_offs[write_off.invoice_id] = write_off
     parts = carried_parts([invoice.id for invoice, *_ in rows
@@ -329,6 +327,39 @@ def decide_write_off(write_off_id: int, approve: bool) -> WriteOff:
     write_off.status = WRITE_OFF_APPROVED if approve else WRITE_OFF_REJECTED
     write_off.decided_by, write_off.decided_at = who, now_jst()
     return write_off
+
+
+def follow_correction(original: Invoice, corrected: Invoice) -> None:
+    """The write-offs of an invoice being corrected (reissue_invoice, in its transaction). An approved one moves
+    to the corrected invoice with its amount: it goes on stopping the carry, up to that amount (balance_to_carry)
+    — never more than the 責任者 approved. A request still waiting is withdrawn: its amount and reason were the
+    cancelled invoice's, and approving it unseen against the corrected one could write off what the correction
+    added; staff ask again on the corrected invoice. Changed through the ORM, so the audit log has both
+    (操作履歴: 償却)."""
+    for write_off in db.session.scalars(select(WriteOff).where(
+            WriteOff.invoice_id == original.id, WriteOff.status.in_((WRITE_OFF_REQUESTED, WRITE_OFF_APPROVED)))):
+        if write_off.status == WRITE_OFF_APPROVED:
+            write_off.invoice_id = corrected.id
+        else:
+            write_off.status = WRITE_OFF_WITHDRAWN
+            write_off.decided_by, write_off.decided_at = current_actor()[0], now_jst()
+
+
+def write_off_notes_after_correction(original_id: int) -> list[str]:
+    """What a correction of `original_id` did to its write-offs (follow_correction), in Japanese for the screen."""
+    original = db.session.get(Invoice, original_id)
+    if original is None or original.cancelled_by_invoice is None:
+        return []
+    corrected = original.cancelled_by_invoice
+    notes = [f"承認済みの償却 {int(w.amount):,}円は訂正後の請求書 {corrected.number} に移しました（償却するのはこの金額までで、"
+             "訂正で増えた分は次の請求書へ前月未収額として繰り越します）。"
+             for w in db.session.scalars(select(WriteOff).where(WriteOff.invoice_id == corrected.id,
+                                                                WriteOff.status == WRITE_OFF_APPROVED))]
+    notes += [f"承認待ちだった償却の依頼（{int(w.amount):,}円）は請求書 {original.number} の訂正により取り下げました。"
+              f"必要なら訂正後の請求書 {corrected.number} で改めて依頼してください。"
+              for w in db.session.scalars(select(WriteOff).where(WriteOff.invoice_id == original.id,
+                                                                 WriteOff.status == WRITE_OFF_WITHDRAWN))]
+    return notes
 
 
 def pending_write_offs() -> list[WriteOff]:

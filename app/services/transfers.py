@@ -39,10 +39,14 @@ def received_by_invoice(invoice_ids=None) -> dict[int, int]:
 
 
 def outstanding_invoices() -> list[tuple[Invoice, Member, int]]:
-    """Issued invoices with something still owed: (invoice, member, amount owed)."""
+    """Issued invoices with something still owed: (invoice, member, amount owed). A balance carried into a later
+    invoice lives there now (receivables.paying_invoice: a payment matched to the carried invoice is recorded on
+    the carrying one), so it is offered once, on the carrying invoice with that invoice's balance — never on the
+    carried invoice with its old balance, which would invite matching the same money twice."""
     received = received_by_invoice()
     rows = db.session.execute(select(Invoice, Member).join(Member, Member.id == Invoice.member_id)
-                              .where(Invoice.status == ISSUED, Invoice.total > 0)
+                              .where(Invoice.status == ISSUED, Invoice.total > 0,
+                                     Invoice.credit_carried_to_invoice_id.is_(None))
                               .order_by(Invoice.month, Member.code)).all()
     return [(invoice, member, int(invoice.total) - received.get(invoice.id, 0)) for invoice, member in rows
             if int(invoice.total) > received.get(invoice.id, 0)]

@@ -38,6 +38,7 @@ from app.services.billing.review import operator_check, review
 from app.services.documents.progress import (document_counts, document_progress, failed_documents,
                                              invoice_documents)
 from app.services.invoice_list import MONEY_COLUMNS, invoice_list_headers, invoice_list_rows
+from app.services.receivables import write_off_notes_after_correction
 from app.jobs.documents import is_running as rendering_now, last_message as last_render_message
 
 from .base import TollbookModelView
@@ -430,6 +431,8 @@ class InvoiceView(TollbookModelView):
             return self._render_show(self._issued(pk), form={"reissue": {"reason": reason, "error": error.message}},
                                      status=400)
         flash(f"訂正請求書 {corrected.number} を発行しました。請求書 {number} は取消になりました。", "success")
+        for note in write_off_notes_after_correction(invoice.id):
+            flash(note, "warning")
         _render_in_background()
         return redirect(url_for("InvoiceView.show", pk=corrected.id))
 

@@ -12,6 +12,7 @@ from app.models.payment import Payment
 
 from ..documents.requests import request_documents
 from ..month_lock import lock_month
+from ..receivables import follow_correction
 from ..unit_of_work import transactional
 from .draft import refresh_run_totals, write_invoices
 from .inputs import gather
@@ -103,10 +104,13 @@ def reissue_invoice(invoice_id: int, reason: str, created_by: str) -> Invoice:
     session.execute(update(Payment).where(Payment.invoice_id == original.id).values(invoice_id=new_id))
     original.status = CANCELLED
     original.cancelled_by_invoice_id = new_id
+    corrected = session.get(Invoice, new_id, populate_existing=True)
+    # 償却: an approved write-off moves with the balance (up to its amount), a pending request is withdrawn.
+    follow_correction(original, corrected)
     session.flush()
     refresh_run_totals(session.get(BillingRun, original.billing_run_id))  # the run = its live invoices
     # The corrected invoice's documents (作成待ち, each naming the original's document it replaces);
     # rendered after the commit like the close's.
     request_documents(original.month)
-    return session.get(Invoice, new_id)
+    return corrected
 

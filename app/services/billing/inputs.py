@@ -22,7 +22,8 @@ from app.domain.pricing.contract_discount import contract_shares
 from app.domain.pricing.non_taxable_usage import NonTaxableUsage
 from app.extensions import db
 from app.models import Agency, Card, CardEvent, Member, Vehicle
-from app.models.billing import ISSUED, Invoice, InvoiceAdjustment, InvoiceLine
+from app.models.billing import ISSUED, BillingRun, Invoice, InvoiceAdjustment, InvoiceLine
+from app.models.payment import DebitResultImport, Payment, WriteOff
 from app.models.tariff import TariffRule
 from app.models.usage import BATCH_ACTIVE, NOT_BILLED_FLAGS, IcMaster, ImportBatch, UsageRecord
 
@@ -334,8 +335,10 @@ def input_stamp(month: str) -> str:
     It changes with: the month's batches (an import, a replacement, a deletion: id, status, rows, amount);
     its flagged rows (assigning 未登録カード rows, confirming 重複の疑い / 期ずれ, through ix_usage_flags);
     members, agencies, cards, vehicles, the IC master and the tariff (count, last change, last id); card
-    events (count, last id, how many billed) and corrections (count, last id, how many billed). A change
-    that does not alter the amounts still asks for a recomputation: that is the safe side."""
+    events (count, last id, how many billed) and corrections (count, last id, how many billed); and what the
+    carried balances (前月未収額 / 前月繰越（貸方）, receivables.unpaid_balances) depend on: payments, the banks'
+    results, 振込の消込完了, write-off decisions and corrected invoices (`_carry_stamp`). A change that does not
+    alter the amounts still asks for a recomputation: that is the safe side."""
     session = db.session
     b = ImportBatch.__table__.c
     u = UsageRecord.__table__.c
@@ -351,4 +354,22 @@ def input_stamp(month: str) -> str:
                                        ).one()))
     parts.append(tuple(session.execute(select(func.count(), func.max(InvoiceAdjustment.id),
                                               func.count(InvoiceAdjustment.billed_invoice_id))).one()))
+    parts.append(_carry_stamp(session))
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _carry_stamp(session) -> tuple:
+    """One query, each part an index lookup or a tiny table, never a pass over a large one: the last payment
+    (max of the primary key: a payment is only ever added — a correction moves them, and the correction is
+    counted below), the last result file (debit_result_import's primary key: a failure records no payment, only
+    its result code, written by that import), the last correction (max invoice.cancelled_by_invoice_id through
+    ix_invoice_cancelled_by_invoice_id: set on the original by every reissue, always the newest invoice id; it
+    also covers the payments and write-offs a reissue moves), the months whose transfers were declared matched
+    (billing_run: one row per month) and the write-off decisions (write_off: one row per request, a handful;
+    approving, rejecting or a withdrawal by a correction each set decided_at, once)."""
+    return tuple(session.execute(select(
+        select(func.max(Payment.id)).scalar_subquery(),
+        select(func.max(DebitResultImport.id)).scalar_subquery(),
+        select(func.max(Invoice.cancelled_by_invoice_id)).scalar_subquery(),
+        select(func.count(BillingRun.transfers_reconciled_at)).scalar_subquery(),
+        select(func.count(WriteOff.decided_at)).scalar_subquery())).one())
