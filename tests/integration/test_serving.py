@@ -1,6 +1,8 @@
 """Issue 13 item 6: the production server (`make serve`: gunicorn, several workers), the health endpoint,
 request ids and structured logs."""
+import contextlib
 import json
+import re
 import os
 import signal
 import socket
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,13 +98,13 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-@pytest.fixture()
-def production_server(tmp_path, db):
+@contextlib.contextmanager
+def _serve(tmp_path, db, **extra_env):
     """`make serve`'s command (TOLLBOOK_ENV=production python run.py) on the test database, 2 workers."""
     port = _free_port()
     env = {**os.environ, "TOLLBOOK_ENV": "production", "SECRET_KEY": "s" * 64, "PORT": str(port),
            "WORKERS": "2", "THREADS": "2", "SCHEDULER_LOCK_RETRY_SECONDS": "1", "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-           "TOLLBOOK_INSTANCE": str(tmp_path)}
+           "TOLLBOOK_INSTANCE": str(tmp_path), **extra_env}
     env.pop("TEST_DATABASE_URL", None)
     log = open(tmp_path / "server.log", "w")
     server = subprocess.Popen([sys.executable, "run.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -116,13 +118,21 @@ def production_server(tmp_path, db):
             pass
         assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
         time.sleep(0.3)
-    yield server, base, tmp_path / "server.log"
-    server.send_signal(signal.SIGTERM)
     try:
-        server.wait(30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+        yield server, base, tmp_path / "server.log"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture()
+def production_server(tmp_path, db):
+    with _serve(tmp_path, db) as running:
+        yield running
 
 
 def _log_lines(log: Path) -> list[dict]:
@@ -174,3 +184,36 @@ def test_make_serve_runs_gunicorn_workers_one_scheduler_and_replaces_a_killed_on
                for line in lines)
     # gunicorn's own lines are JSON too: the killed worker and its replacement are in the log
     assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Booting worker") for line in lines)
+
+
+def _login_attempt(base: str, number: int) -> int:
+    """One wrong login as a browser makes it (the form's CSRF token, the session cookie), each request on a
+    new connection so that either worker may take it."""
+    page = requests.get(f"{base}/login/", timeout=20, headers={"Connection": "close"})
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    cookie = page.headers["Set-Cookie"].split(";", 1)[0]
+    return requests.post(f"{base}/login/", data={"username": "staff", "password": f"wrong-{number}", "csrf_token": token},
+                         headers={"Cookie": cookie, "Connection": "close"}, allow_redirects=False,
+                         timeout=20).status_code
+
+
+def test_the_login_limit_counts_once_across_the_workers_and_a_restart(tmp_path, db):
+    """AUTH_RATE_LIMIT per address for the installation, not per gunicorn worker (app/security/rate_limits.py):
+    with 5 per minute and 2 workers, 5 attempts pass and every later one is refused, whichever worker takes
+    it, also by a worker started after the count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.models import RateLimitCounter
+
+    with _serve(tmp_path, db, AUTH_RATE_LIMIT="5 per minute") as (server, base, _log):
+        workers = _wait(lambda: _children(server.pid) if len(_children(server.pid)) == 2 else None, 30, "two workers")
+        with ThreadPoolExecutor(4) as pool:  # at once, so both workers take some
+            statuses = list(pool.map(lambda n: _login_attempt(base, n), range(12)))
+        assert statuses.count(429) == 7 and statuses.count(302) == 5, statuses  # 302: back to the form
+        db.session.rollback()
+        assert db.session.execute(select(RateLimitCounter.count)).scalars().all() == [12]
+
+        killed = min(workers)
+        os.kill(killed, signal.SIGKILL)  # its replacement remembers: the count is in the database
+        _wait(lambda: len(found := _children(server.pid)) == 2 and killed not in found, 30, "the worker replaced")
+        assert [_login_attempt(base, n) for n in range(12, 16)] == [429] * 4
