@@ -96,7 +96,9 @@ REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # (behind a reverse proxy set TOLLBOOK_TRUSTED_PROXIES so the address is the client's, not the proxy's).
 AUTH_RATE_LIMITED = os.environ.get("AUTH_RATE_LIMITED", "1") != "0"
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "30 per minute;300 per hour")
-RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+# Counted in Tollbook's own database (table rate_limit_counter, app/security/rate_limits.py), once for all
+# gunicorn workers and kept across a worker's restart. `memory://` (per process) or `redis://host:6379` instead.
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "tollbook+db://")
 RATELIMIT_ENABLED = AUTH_RATE_LIMITED  # FAB turns Flask-Limiter off unless told (flask_appbuilder/base.py)
 # A login is locked after this many failed attempts in a row, for this many minutes (or until an
 # administrator unlocks it on the user list: ロック解除).

@@ -13,6 +13,7 @@ from .http_session import HttpSession  # noqa: F401
 from .member import Member, MemberAccount  # noqa: F401
 from .notice import PortalNotice  # noqa: F401
 from .operator import OperatorSettings  # noqa: F401
+from .rate_limit import RateLimitCounter  # noqa: F401
 from .payment import (CollectionProfile, DebitBatch, DebitBatchItem, DebitResultImport, Payment,  # noqa: F401
                       TransferReceipt, WriteOff)
 from .system import SystemSetting  # noqa: F401

@@ -23,6 +23,7 @@ def check_secret_key(app: Flask) -> None:
 
 
 def init_security(app: Flask) -> None:
+    from . import rate_limits  # noqa: F401  registers the tollbook+db:// storage before FAB makes its limiter
     from .headers import install_security_headers
     from .passwords import validate_password
 

@@ -70,13 +70,18 @@ def bulk_insert(table, columns, rows, session=None) -> None:
         writer.write(rows)
 
 
-def insert_if_absent(connection, table, keys, **values):
-    """`INSERT … ON CONFLICT (keys) DO NOTHING` for `connection`'s database (PostgreSQL, or SQLite's own form of
-    the same clause): the row is added unless one with the same key exists, decided by the unique index in one
-    statement, never by a read before the write (architecture.md: two processes at once give one row). The
-    statement is returned unexecuted, so a caller can add `.returning(...)`."""
+def dialect_insert(connection, table, **values):
+    """`INSERT` in `connection`'s database's own form (PostgreSQL, or SQLite's), which has `ON CONFLICT …`: the one
+    place that picks the dialect for the conflict clauses below and app/security/rate_limits.py."""
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    return insert(table).values(**values)
+
+
+def insert_if_absent(connection, table, keys, **values):
+    """`INSERT … ON CONFLICT (keys) DO NOTHING`: the row is added unless one with the same key exists, decided by
+    the unique index in one statement, never by a read before the write (architecture.md: two processes at once
+    give one row). The statement is returned unexecuted, so a caller can add `.returning(...)`."""
+    return dialect_insert(connection, table, **values).on_conflict_do_nothing(index_elements=list(keys))
