@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models.billing import CLOSED, BillingRun
 from app.models.tariff import TariffRule
 
+from .month_lock import lock_month
 from .tariff import all_rules, rule_as_data
 from .unit_of_work import transactional
 
@@ -66,8 +67,10 @@ class RevisionPreview:
         return sum(1 for row in self.rows if row.difference)
 
 
-def _stored(row_id) -> TariffRule:
-    row = db.session.get(TariffRule, int(row_id))
+def _stored(row_id, lock: bool = False) -> TariffRule:
+    """The stored version; `lock`: locked and read afresh, so that a second revision of the same version
+    waits for the first and then finds the newer version (and is refused)."""
+    row = db.session.get(TariffRule, int(row_id), with_for_update=lock, populate_existing=lock)
     if row is None:
         raise DomainError("この規則は見つかりません（削除された可能性があります）。")
     return row
@@ -125,8 +128,10 @@ def preview_revision(row_id, revision: Revision, month=None) -> RevisionPreview:
 @transactional
 def revise_rule(row_id, revision: Revision) -> TariffRule:
     """改定: the old version ends the day before `revision.starts`; the new version is added. One
-    transaction (the audit log records both changes)."""
-    row = _stored(row_id)
+    transaction (the audit log records both changes). The revision's first month is locked first
+    (app/services/month_lock.py), so a close of that month cannot pass between the check and the write."""
+    lock_month(Month.containing(revision.starts))
+    row = _stored(row_id, lock=True)
     ended, new = revision_of(row, revision)
     row.valid_to = ended.valid_to
     added = TariffRule(rule_id=row.rule_id, type=row.type, label=new.label, valid_from=new.valid_from,
