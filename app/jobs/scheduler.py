@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from app.domain.clock import now_jst
 from app.domain.errors import DomainError
-from app.domain.job_schedule import TOKYO, last_fire, parse_cron, period_for
+from app.domain.job_schedule import TOKYO, last_fire, parse_cron
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _engine_url(app):
 def fire(app, name: str, now: dt.datetime | None = None):
     """A scheduled time has come: run the job for the period of that time (the latest scheduled time up to
     now, so a run started late still covers the period it was due for)."""
-    from app.jobs.runner import run_job
+    from app.jobs.runner import default_period, run_job
     from app.services.scheduled_jobs import settings_of
 
     with app.app_context():
@@ -203,22 +203,16 @@ def fire(app, name: str, now: dt.datetime | None = None):
             # the time it was due: within the hour, else (a late start) within two days
             due = (last_fire(settings.cron, now, now - dt.timedelta(hours=1))
                    or last_fire(settings.cron, now, now - dt.timedelta(days=2)) or now)
-            outcome = run_job(app, name, _period(name, due), trigger="schedule", actor=SCHEDULER_ACTOR)
+            outcome = run_job(app, name, default_period(name, due), trigger="schedule", actor=SCHEDULER_ACTOR)
             log.info("%s", outcome)
         except Exception:  # noqa: BLE001  never stops the scheduler; the next run happens
             log.exception("scheduled job %s", name)
 
 
-def _period(name: str, moment: dt.datetime) -> str:
-    from app.services.scheduled_jobs import spec_of
-
-    return period_for(spec_of(name).period_kind, moment)
-
-
 def catch_up(app, now: dt.datetime | None = None) -> list:
     """Run, once, each enabled job's latest scheduled time missed while no scheduler ran: the latest time
     since the job was last changed (at most CATCH_UP_DAYS back) whose period has no run. Returns the outcomes."""
-    from app.jobs.runner import run_job
+    from app.jobs.runner import default_period, run_job
     from app.services import job_runs
     from app.services.scheduled_jobs import all_settings
 
@@ -240,7 +234,7 @@ def catch_up(app, now: dt.datetime | None = None) -> list:
                 continue
             if due is None:
                 continue
-            period = _period(settings.name, due)
+            period = default_period(settings.name, due)
             if job_runs.run_of(settings.name, period) is not None:
                 continue
             try:
