@@ -41,6 +41,11 @@ def _insert_ignoring_conflict(connection, values: dict):
     return connection.execute(statement).scalar()
 
 
+def _stale(now: dt.datetime):
+    """A running row whose heartbeat stopped for STALE (its process died): the one SQL form of is_stale()."""
+    return and_(_table.c.status == RUNNING, _table.c.heartbeat_at < now - STALE)
+
+
 def _audit(connection, action: str, run_id: int, label: str, values: dict, actor: tuple[str, int | None]):
     connection.execute(insert(_audit_table()), [audit_row(action, "job_run", run_id, label, values, actor)])
 
@@ -67,8 +72,7 @@ def claim(job_name: str, period: str, label: str, started_by: tuple[str, int | N
             taken = connection.execute(
                 update(_table)
                 .where(_table.c.job_name == job_name, _table.c.period == period,
-                       or_(_table.c.status == FAILED,
-                           and_(_table.c.status == RUNNING, _table.c.heartbeat_at < now - STALE)))
+                       or_(_table.c.status == FAILED, _stale(now)))
                 .values(status=RUNNING, trigger=trigger, attempts=_table.c.attempts + 1, started_by=who,
                         started_at=now, ended_at=None, heartbeat_at=now, error=None)
                 .returning(_table.c.id, _table.c.attempts)).first()
@@ -181,8 +185,7 @@ def failed_runs(limit: int = 20) -> list[JobRun]:
     """Runs that need somebody: failed, or stopped with their process (stale), newest first."""
     now = now_jst()
     return list(db.session.scalars(
-        select(JobRun).where(or_(JobRun.status == FAILED,
-                                 and_(JobRun.status == RUNNING, JobRun.heartbeat_at < now - STALE)))
+        select(JobRun).where(or_(JobRun.status == FAILED, _stale(now)))
         .order_by(JobRun.started_at.desc()).limit(limit)))
 
 
