@@ -8,7 +8,7 @@ The months are locked first (app/services/month_lock.py) and checked closed afte
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from app.domain.clock import now_jst
 from app.domain.errors import DomainError
@@ -61,9 +61,8 @@ def purge_usage(cutoff: str, backup_max_age: dt.timedelta = dt.timedelta(hours=3
         if month not in closed:
             summary.kept_open.append(month)
             continue
-        count = db.session.scalar(select(func.count()).select_from(UsageRecord).where(UsageRecord.usage_month == month))
-        db.session.execute(delete(UsageRecord).where(UsageRecord.usage_month == month))
-        summary.purged[month] = count
+        deleted = db.session.execute(delete(UsageRecord).where(UsageRecord.usage_month == month))
+        summary.purged[month] = deleted.rowcount
     if summary.purged:
         db.session.connection().execute(AuditLog.__table__.insert(), [audit_row(
             "purge", "usage_record", cutoff, f"{cutoff} より前の走行明細",
