@@ -19,13 +19,16 @@ def run(context):
     from app.domain.clock import today_jst
     from app.models import Card
     from app.extensions import db
+    from sqlalchemy.orm import joinedload
     from app.services.nexco_forms import due_card_ids, renewal_forms
 
     months = int(context.params.get("months", 3))
     deadline = renewal_deadline(today_jst(), months)
     ids = due_card_ids(months)
     context.log(f"有効期限が {deadline:%Y/%m/%d} までのコーポレートカード: {len(ids):,}枚")
-    for card in db.session.query(Card).filter(Card.id.in_(ids[:200])).order_by(Card.valid_until, Card.number):
+    listed = (db.session.query(Card).options(joinedload(Card.member))  # one query, not one per card's member
+              .filter(Card.id.in_(ids[:200])).order_by(Card.valid_until, Card.number))
+    for card in listed:
         context.log(f"  {card.number} 有効期限 {card.valid_until:%Y/%m/%d} {card.member.code if card.member else ''}")
     batch = renewal_forms(ids)
     for line in batch.skipped:
