@@ -1,6 +1,8 @@
 """受信フォルダの取込: `flask etc import-inbox` (app/services/inbox.py) on a schedule. A file refused (NG) is
 moved to failed/ with its reasons, and the run is marked failed so the home checklist shows it; the other
 files are imported all the same (each file is its own transaction)."""
+from collections import Counter
+
 from app.domain.errors import DomainError
 
 from . import JobSpec
@@ -10,9 +12,7 @@ def run(context):
     from app.services.inbox import import_inbox
 
     lines = import_inbox(report=context.log)
-    kinds = {"OK": 0, "NG": 0, "SKIP": 0, "WAIT": 0}
-    for line in lines:
-        kinds[line.split(" ", 1)[0]] = kinds.get(line.split(" ", 1)[0], 0) + 1
+    kinds = Counter(line.split(" ", 1)[0] for line in lines)  # each line starts with OK / NG / SKIP / WAIT
     context.count(取込=kinds["OK"], 取込不可=kinds["NG"], 対象外=kinds["SKIP"], 待ち=kinds["WAIT"])
     if not lines:
         context.log("受信フォルダに新しいファイルはありません。")
