@@ -89,14 +89,10 @@ def parse_params(name: str, values: dict) -> dict:
     return params
 
 
-def check_cron(expression: str) -> str:
-    return normalize_cron(expression)
-
-
 @transactional
 def update_job(row: ScheduledJob, cron: str, enabled: bool, params) -> ScheduledJob:
     """Check everything first; nothing is changed unless all of it is usable."""
-    cron = check_cron(cron)
+    cron = normalize_cron(cron)
     params = parse_params(row.name, params)
     row.cron, row.enabled, row.params = cron, bool(enabled), params
     return row

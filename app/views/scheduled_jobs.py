@@ -15,7 +15,7 @@ from app.domain.errors import DomainError
 from app.domain.job_schedule import CRON_HELP, next_fire
 from app.jobs.scheduled import jobs
 from app.extensions import db
-from app.models.job import RUN_STATUSES, TRIGGERS, ScheduledJob
+from app.models.job import FAILED, RUN_STATUSES, TRIGGERS, ScheduledJob
 from app.queries import job_runs as queries
 from app.services import job_runs
 from app.services.scheduled_jobs import all_settings, ensure_scheduled_jobs, settings_of, spec_of, update_job
@@ -171,7 +171,7 @@ class JobRunView(BaseView):
         run = queries.run(run_id)
         if run is None or run.job_name not in jobs():
             abort(404)
-        if run.status != "failed" and not job_runs.is_stale(run):
+        if run.status != FAILED and not job_runs.is_stale(run):
             flash("失敗・中断した実行だけを再実行できます。", "warning")
             return redirect(url_for("JobRunView.show", run_id=run_id))
         _start_in_background(run.job_name, run.period, "retry")
