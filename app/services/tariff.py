@@ -108,12 +108,16 @@ def _closed_rules_dropped(rules: list[Rule]) -> list[str]:
     return errors
 
 
+def row_of(rule: Rule, position: int) -> TariffRule:
+    """A checked rule version as the row that stores it (the import, and the new version of a 改定)."""
+    return TariffRule(rule_id=rule.rule_id, type=rule.type, label=rule.label, valid_from=rule.valid_from,
+                      valid_to=rule.valid_to, params=json_ready(dict(rule.params)),
+                      scope={k: v for k, v in vars(rule.scope).items() if v is not None},
+                      rounding=rule.rounding, position=position)
+
+
 def _rows_of(rules: list[Rule]) -> list[TariffRule]:
-    return [TariffRule(rule_id=r.rule_id, type=r.type, label=r.label, valid_from=r.valid_from, valid_to=r.valid_to,
-                       params=json_ready(dict(r.params)),
-                       scope={k: v for k, v in vars(r.scope).items() if v is not None},
-                       rounding=r.rounding, position=i)
-            for i, r in enumerate(rules)]
+    return [row_of(r, i) for i, r in enumerate(rules)]
 
 
 def check_tariff_data(data, file_name: str = "料金表") -> list[Rule]:

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.month import Month
-from app.domain.tariff import Rule, json_ready, parse_rule, revised, rules_for
+from app.domain.tariff import Rule, parse_rule, revised, rules_for
 from app.extensions import db
 from app.models.billing import CLOSED, BillingRun
 from app.models.tariff import TariffRule
 
 from .month_lock import lock_month
-from .tariff import all_rules, rule_as_data
+from .tariff import all_rules, row_of, rule_as_data
 from .unit_of_work import transactional
 
 
@@ -134,10 +134,7 @@ def revise_rule(row_id, revision: Revision) -> TariffRule:
     row = _stored(row_id, lock=True)
     ended, new = revision_of(row, revision)
     row.valid_to = ended.valid_to
-    added = TariffRule(rule_id=row.rule_id, type=row.type, label=new.label, valid_from=new.valid_from,
-                       valid_to=new.valid_to, params=json_ready(dict(new.params)),
-                       scope={k: v for k, v in vars(new.scope).items() if v is not None}, rounding=new.rounding,
-                       position=row.position)
+    added = row_of(new, row.position)
     db.session.add(added)
     db.session.flush()
     return added
