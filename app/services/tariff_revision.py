@@ -116,13 +116,16 @@ def preview_revision(row_id, revision: Revision, month=None) -> RevisionPreview:
     month = Month.of(month or working_month(today_jst()))
     stored = all_rules()
     revised_tariff = [r for r in stored if (r.rule_id, r.valid_from) != (row.rule_id, row.valid_from)] + [ended, new]
+    applies = new.valid_in(str(month))
     before = member_totals(str(month), rules_for(stored, str(month)))
-    after = member_totals(str(month), rules_for(revised_tariff, str(month)))
+    # a new version that starts after the month leaves the month's rules as they are (the old version still
+    # covers it with the same values): the engine is not run a second time for the same totals
+    after = member_totals(str(month), rules_for(revised_tariff, str(month))) if applies else before
     rows = []
     for member_id in sorted(set(before) | set(after), key=lambda m: (before.get(m) or after.get(m))[0]):
         code, name, _ = before.get(member_id) or after[member_id]
         rows.append(PreviewRow(code, name, before.get(member_id, (0, 0, 0))[2], after.get(member_id, (0, 0, 0))[2]))
-    return RevisionPreview(month, new.valid_in(str(month)), ended, new, rows)
+    return RevisionPreview(month, applies, ended, new, rows)
 
 
 @transactional
