@@ -18,6 +18,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import func, select
 
+from app.domain.clock import today_jst
 from app.domain.errors import DomainError
 from app.domain.pricing.rounding import ROUNDING_NAMES
 from app.domain.pricing.rule_type import rule_types
@@ -203,7 +204,7 @@ class TariffRuleView(TollbookModelView):
                for name in ("add", "edit", "delete", "revise", "upload", "download", "export")}
         return self.render_template(self.list_template, title=self.list_title, groups=groups, can=can,
                                     type_name=_type_name, scope_text=scope_text, describe=describe_params,
-                                    rounding_names=ROUNDING_NAMES, date=_date, today=_today())
+                                    rounding_names=ROUNDING_NAMES, date=_date, today=today_jst())
 
     # ---- adding: the type first ------------------------------------------------------------------
 
@@ -261,7 +262,7 @@ class TariffRuleView(TollbookModelView):
         return self.render_template("tollbook/billing_tariff_versions.html", title=f"料金表の版（{row.label}）",
                                     row=row, versions=versions_of(row), describe=describe_params,
                                     scope_text=scope_text, rounding_names=ROUNDING_NAMES, date=_date,
-                                    type_name=_type_name, today=_today(),
+                                    type_name=_type_name, today=today_jst(),
                                     can_revise=self.appbuilder.sm.has_access("can_revise", self.class_permission_name))
 
     @expose("/yaml/")
@@ -278,12 +279,6 @@ class TariffRuleView(TollbookModelView):
                            intro="「YAMLで書き出し」で保存したファイルを直して取り込みます。"
                                  "すべての規則を確認してから、料金表全体を一度に置き換えます。1件でも誤りがあれば何も変更しません。",
                            back_endpoint="TariffRuleView.list", back_label="料金表へ")
-
-
-def _today():
-    from app.domain.clock import today_jst
-
-    return today_jst()
 
 
 def _type_note(kind) -> str:
