@@ -42,6 +42,11 @@ def _number(text: str) -> Decimal:
     return Decimal(number_text(text))
 
 
+def _rate_text(share: Decimal) -> str:
+    """A percent as typed (9.8) as the rule keeps the rate: the 0〜1 decimal text ("0.098")."""
+    return str((share / 100).normalize()) if share else "0"
+
+
 def _shown(message: str) -> str:
     """A field error with its % doubled: FAB's field template passes errors through gettext's %-format."""
     return message.replace("%", "%%")
@@ -102,7 +107,7 @@ class PercentField(StringField):
         if not Decimal(0) <= value <= Decimal(100):
             self.data = None
             raise ValueError(_shown("率は 0〜100 の数で入力してください（8% なら 8）。"))
-        self.data = str((value / 100).normalize()) if value else "0"
+        self.data = _rate_text(value)
 
 
 class StepsWidget:
@@ -167,7 +172,7 @@ class StepsField(Field):
                     raise ValueError(f"{where}: 金額は0以上の整数（円）で入力してください。")
                 if not Decimal(0) <= share <= Decimal(100):
                     raise ValueError(f"{where}: 率は 0〜100 の数で入力してください。")
-                rows.append([None if yen is None else int(yen), str((share / 100).normalize()) if share else "0"])
+                rows.append([None if yen is None else int(yen), _rate_text(share)])
         except ValueError as error:
             self.data = None
             self.process_errors.append(_shown(str(error)))
