@@ -235,7 +235,7 @@ def _sent_words(earlier: DebitBatch) -> str:
 
 
 def _settled_by_carry_over(batch: DebitBatch) -> str:
-    return (f"第{batch.number}回は送らないでください。訂正との差額は入金の充当先（docs/payments.md）のとおり、"
+    return (f"第{batch.number}回は送らないでください。訂正との差額は入金の充当先のとおり、"
             "訂正後の請求書の未収（一部入金）または過入金として次の請求書へ繰り越されます。")
 
 
