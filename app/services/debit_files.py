@@ -225,6 +225,12 @@ def delivered_batches(batch: DebitBatch) -> list[DebitBatch]:
         DebitBatch.status.in_(DELIVERED)).order_by(DebitBatch.number)).all()
 
 
+def replaced_batches(batch: DebitBatch) -> list[DebitBatch]:
+    """The batches `batch` was sent in place of (差し替え済 by it), by number."""
+    return db.session.scalars(select(DebitBatch).where(DebitBatch.replaced_by_batch_id == batch.id)
+                              .order_by(DebitBatch.number)).all()
+
+
 def _double_debit() -> str:
     return f"同じ月の別のファイルを送ると、両方に載っている{member_term()}が二重に引き落とされます。"
 

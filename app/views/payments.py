@@ -20,13 +20,13 @@ from app.domain.zengin.profile import HEADER_ACCOUNT_TYPES, check_profile, FIELD
 from app.extensions import db
 from app.models.billing import CLOSED, BillingRun, Invoice
 from app.domain.zengin.reader import ResultFileRefused
-from app.models.payment import (BATCH_STATUSES, PROFILE_KINDS, CollectionProfile, DebitBatch, DebitResultImport,
-                                Payment)
+from app.models.payment import (BATCH_STATUSES, GENERATED, PROFILE_KINDS, SENT, CollectionProfile, DebitBatch,
+                                DebitResultImport, Payment)
 from app.services.collection_profiles import (ProfileImportRefused, all_profiles, apply_profile_values,
                                               ensure_profile_deletable, export_profiles, import_profiles,
                                               members_using)
 from app.services.debit_files import (batch_excluded, delivered_batches, delivered_warning, generate_debit_file,
-                                      mark_sent)
+                                      mark_sent, replaced_batches)
 from app.services.debit_results import failed_debits, import_debit_result
 from app.domain.agency_commission import BASES as COMMISSION_BASES
 from app.models import AgencyCommissionRule
@@ -214,14 +214,12 @@ class DebitBatchView(TollbookModelView):
         if batch is None:
             abort(404)
         preview = show_records(bytes(batch.content), 4)
-        delivered = delivered_batches(batch) if batch.status == "generated" else []
-        replaced = db.session.scalars(select(DebitBatch).where(DebitBatch.replaced_by_batch_id == batch.id)
-                                      .order_by(DebitBatch.number)).all()
+        delivered = delivered_batches(batch) if batch.status == GENERATED else []
         return self.render_template("tollbook/payments_debit_batch.html", batch=batch, excluded=batch_excluded(batch),
                                     preview=preview, csrf_token=generate_csrf, yen=yen, date_jp=date_jp,
                                     month_jp=month_jp, status_label=batch_status_label, delivered=delivered,
-                                    warning=delivered_warning(batch, delivered), replaced=replaced,
-                                    replaceable=bool(delivered) and all(b.status == "sent" for b in delivered),
+                                    warning=delivered_warning(batch, delivered), replaced=replaced_batches(batch),
+                                    replaceable=bool(delivered) and all(b.status == SENT for b in delivered),
                                     can_send=_can("can_send", "DebitBatchView"),
                                     can_replace=_can("can_replace", "DebitBatchView"))
 
@@ -278,8 +276,7 @@ class DebitBatchView(TollbookModelView):
         except DomainError as error:
             flash(error.message, "danger")
             return redirect(url_for("DebitBatchView.show", pk=pk))
-        old = "、".join(f"第{b.number}回" for b in db.session.scalars(
-            select(DebitBatch).where(DebitBatch.replaced_by_batch_id == batch.id).order_by(DebitBatch.number)))
+        old = "、".join(f"第{b.number}回" for b in replaced_batches(batch))
         flash(f"{batch} を差し替えとして送信済にしました（{old}は差し替え済です。その振替結果は取り込めません）。", "success")
         return redirect(url_for("DebitBatchView.show", pk=pk))
 
