@@ -63,12 +63,21 @@ def compute_invoices(inputs: Inputs) -> tuple[list[tuple[int, object]], dict]:
     車両単位割引 every member's calculation computed (member id → InvoiceResult.band_discounts), for
     write_discounts."""
     results, band_discounts = [], {}
-    for member_id in sorted(inputs.members, key=lambda m: inputs.info[m].code):
-        result = calculate_invoice(inputs.members[member_id], inputs.rules)
+    for member_id, result in _calculated(inputs, _by_code(inputs)):
         band_discounts[member_id] = result.band_discounts
         if result.lines:
             results.append((member_id, result))
     return results, band_discounts
+
+
+def _by_code(inputs: Inputs) -> list[int]:
+    return sorted(inputs.members, key=lambda m: inputs.info[m].code)
+
+
+def _calculated(inputs: Inputs, order: list[int]):
+    """(member id, InvoiceResult) of each member in `order`, computed one at a time as they are asked for."""
+    for member_id in order:
+        yield member_id, calculate_invoice(inputs.members[member_id], inputs.rules)
 
 
 def lock_run(month: str) -> BillingRun | None:
@@ -235,19 +244,17 @@ def _compute_and_stream(run_id: int, month: str, inputs: Inputs, username: str) 
     the invoices of members with nothing to bill deleted. The rows at the end are those write_invoices
     writes (tests/integration/test_billing_streamed.py)."""
     session = db.session
-    order = sorted(inputs.members, key=lambda m: inputs.info[m].code)
+    order = _by_code(inputs)
     if not order:
         return [], {}
     created_at = now_jst()
     kept_id = keep_rule_versions(inputs.rules)
-    ids = _reserve_invoice_ids(len(order))
     zero = dict.fromkeys(INVOICE_TOTALS, 0)
-    rows = [_invoice_row(run_id, month, member_id, inputs, created_at, username, kept_id, zero) for member_id in order]
-    bulk_insert(_invoice, ("id", *rows[0]), [(invoice_id, *row.values()) for invoice_id, row in zip(ids, rows)])
+    ids = _insert_invoices(run_id, [_invoice_row(run_id, month, member_id, inputs, created_at, username, kept_id,
+                                                 zero) for member_id in order])
     results, band_discounts, written, empty = [], {}, [], []
     with BulkInserter(_line, LINE_COLUMNS) as lines:
-        for invoice_id, member_id in zip(ids, order):
-            result = calculate_invoice(inputs.members[member_id], inputs.rules)
+        for invoice_id, (member_id, result) in zip(ids, _calculated(inputs, order)):
             band_discounts[member_id] = result.band_discounts
             if result.lines:
                 results.append((member_id, result))
@@ -300,18 +307,11 @@ def _insert_invoices(run_id: int, rows: list[dict]) -> list[int]:
     member, and the month lock keeps other writers of the run out until commit)."""
     session = db.session
     if session.connection().dialect.name == "postgresql":
-        ids = _reserve_invoice_ids(len(rows))
+        ids = list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('invoice', 'id')) "
+                                        "FROM generate_series(1, :n)").bindparams(n=len(rows))))
         bulk_insert(_invoice, ("id", *rows[0]), [(invoice_id, *row.values()) for invoice_id, row in zip(ids, rows)])
         return ids
     bulk_insert(_invoice, tuple(rows[0]), [tuple(row.values()) for row in rows])
     by_member = dict(session.execute(select(_invoice.c.member_id, _invoice.c.id).where(
         _invoice.c.billing_run_id == run_id, _invoice.c.status == INVOICE_DRAFT)).all())
     return [by_member[row["member_id"]] for row in rows]
-
-
-
-def _reserve_invoice_ids(count: int) -> list[int]:
-    """PostgreSQL: `count` invoice ids from the table's sequence, in order (never max(id)+1: two writers
-    would take the same)."""
-    return list(db.session.scalars(text("SELECT nextval(pg_get_serial_sequence('invoice', 'id')) "
-                                        "FROM generate_series(1, :n)").bindparams(n=count)))
