@@ -50,11 +50,14 @@ class ResultImportSummary:
                 + (f"（うち不明な結果コード {r.unknown_count:,}件）" if r.unknown_count else "") + "。")
 
 
+def _number_key(number: str):
+    """A 顧客番号 as compared: digits by value (leading zeros or spaces as written by the bank), else as text."""
+    number = number.strip()
+    return int(number) if number.isdigit() else number
+
+
 def _same_number(written: str, stored: str) -> bool:
-    written, stored = written.strip(), stored.strip()
-    if written.isdigit() and stored.isdigit():
-        return int(written) == int(stored)
-    return written == stored
+    return _number_key(written) == _number_key(stored)
 
 
 def describe_import(row: DebitResultImport) -> str:
@@ -77,9 +80,12 @@ def _find_batch(parsed, file_name: str) -> DebitBatch:
                                             f"委託者コード {header.requester_code} にありません。"])
 
     def matches(batch):
-        return len(batch.items) == len(parsed.records) and all(
-            any(_same_number(r.customer_number, i.customer_number) and r.amount == i.amount for i in batch.items)
-            for r in parsed.records)
+        # One set per batch, not every record against every item: a month's file has thousands of records and
+        # this runs again once the month is locked.
+        if len(batch.items) != len(parsed.records):
+            return False
+        items = {(_number_key(i.customer_number), i.amount) for i in batch.items}
+        return all((_number_key(r.customer_number), r.amount) in items for r in parsed.records)
 
     # Several batches of that day (regenerated after a correction): the one sent, else the newest whose records
     # match. A 差し替え済 batch is never chosen: the collector debited the one that replaced it.
