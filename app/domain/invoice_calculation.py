@@ -100,6 +100,14 @@ def carried_label(amount: int) -> str:
     return CARRIED_LABEL if amount < 0 else UNPAID_LABEL
 
 
+def carried_invoice_id(rule_id: str | None) -> int | None:
+    """The invoice whose balance a 前月未収額 / 前月繰越（貸方） line carries (its rule id carried:<invoice id>,
+    written by _carried_lines), else None."""
+    if rule_id and rule_id.startswith("carried:"):
+        return int(rule_id.split(":", 1)[1])
+    return None
+
+
 def _carried_lines(invoice: InvoiceDraft) -> None:
     """Balances of earlier invoices, until settled: credits and unpaid amounts alike, each carried whole and
     outside this invoice's tax; if this invoice ends below zero, it becomes the credit carried next (so a

@@ -26,7 +26,7 @@ from sqlalchemy import and_, func, or_, select
 from app.domain.billing_dates import invoice_date_for
 from app.domain.clock import now_jst, today_jst
 from app.domain.errors import DomainError
-from app.domain.invoice_calculation import carried_label
+from app.domain.invoice_calculation import carried_invoice_id, carried_label
 from app.domain.member_month import CarriedCredit
 from app.domain.month import Month
 from app.domain.reconciliation import AGEING_BUCKETS, PAYMENT_STATES, ageing_bucket, balance_to_carry, payment_state
@@ -80,7 +80,7 @@ def carried_parts(invoice_ids) -> dict[int, list[tuple[int, str, int]]]:
             .join(Invoice, Invoice.id == line.c.invoice_id)
             .where(line.c.invoice_id.in_(carriers), Invoice.status == ISSUED, line.c.kind == "carried_over")
             .order_by(Invoice.month, Invoice.id, line.c.position)):
-        source = int(rule_id.split(":", 1)[1]) if (rule_id or "").startswith("carried:") else None
+        source = carried_invoice_id(rule_id)
         for invoice_id, chain in chains.items():
             if source in chain:
                 parts[invoice_id].append((carrier_id, number, int(amount)))

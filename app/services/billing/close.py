@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select, update
 
 from app.domain.billing_dates import debit_date_for, invoice_date_for
 from app.domain.errors import DomainError
+from app.domain.invoice_calculation import carried_invoice_id
 from app.domain.month import Month
 from app.extensions import db
 from app.models import CardEvent, Member, OperatorSettings
@@ -111,7 +112,7 @@ def close_billing_run(month: str, closed_by: str) -> BillingRun:
     if carried:
         session.execute(update(_invoice).where(_invoice.c.id == bindparam("credit_id"))
                         .values(credit_carried_to_invoice_id=bindparam("carried_to")),
-                        [dict(credit_id=int(rule.split(":", 1)[1]), carried_to=invoice_id)
+                        [dict(credit_id=carried_invoice_id(rule), carried_to=invoice_id)
                          for invoice_id, rule in carried])
     run.status = CLOSED
     run.closed_at = issued_at

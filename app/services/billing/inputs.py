@@ -17,7 +17,7 @@ from app.domain.billing_dates import month_first_last
 from app.domain.cards_in_force import (ISSUING_EVENTS, STOPPING_EVENTS, CardEventRecord, CardHistory,
                                        cards_in_force)
 from app.domain.discount_base import UsageGroup, is_etc2_commercial, member_usages
-from app.domain.invoice_calculation import CardEventFee, CarriedCredit, MemberMonth
+from app.domain.invoice_calculation import CardEventFee, CarriedCredit, MemberMonth, carried_invoice_id
 from app.domain.pricing.contract_discount import contract_shares
 from app.domain.pricing.non_taxable_usage import NonTaxableUsage
 from app.extensions import db
@@ -256,7 +256,7 @@ def _carried_by(invoice_id: int) -> dict[int, list[CarriedCredit]]:
         .join(line, line.c.invoice_id == Invoice.id)
         .where(Invoice.id == invoice_id, line.c.kind == "carried_over", line.c.rule_id.like("carried:%"))
         .order_by(line.c.position)).all()
-    ids = [int(rule_id.split(":", 1)[1]) for _, rule_id, _ in rows]
+    ids = [carried_invoice_id(rule_id) for _, rule_id, _ in rows]
     names = dict((i, (number, month)) for i, number, month in db.session.execute(
         select(source.c.id, source.c.number, source.c.month).where(source.c.id.in_(ids or [0]))))
     credits: dict[int, list] = {}
