@@ -49,6 +49,21 @@ else:  # a service call, reported as a screen would: the Japanese message of a D
             except DomainError as error:
                 print(error.message, file=sys.stderr)
                 sys.exit(1)
+        elif kind == "revise":
+            import datetime as dt
+
+            from app.extensions import db
+            from app.models.tariff import TariffRule
+            from app.services.tariff_revision import Revision, revise_rule
+            row = db.session.get(TariffRule, int(args[0]))
+            revision = Revision(dt.date.fromisoformat(args[1]), row.label, dict(row.params or {}),
+                                dict(row.scope or {}), row.rounding)
+            try:
+                added = revise_rule(row.id, revision)
+            except DomainError as error:
+                print(error.message, file=sys.stderr)
+                sys.exit(1)
+            print(f"改定 {added.valid_from}")
         else:
             raise SystemExit(f"unknown worker kind {kind}")
 """

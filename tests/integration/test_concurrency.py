@@ -126,3 +126,22 @@ def test_an_import_racing_the_close_never_lands_unbilled_in_a_closed_month(db, m
         assert f"{MONTH} は締められません" in close.stderr  # the import's rows are in its inputs now
         assert session.scalar(select(func.count()).select_from(UsageRecord)) == 2 + 7
 
+
+
+def test_two_revisions_of_one_rule_version_give_one_new_version(db, month, tmp_path):
+    """改定 (app/services/tariff_revision.revise_rule) locks the version before checking it: of two clerks
+    revising the same version at once (different start dates), one adds the new version, the other finds it
+    and is refused — never two overlapping versions of one rule."""
+    from app.models.tariff import TariffRule
+
+    row = db.session.scalars(select(TariffRule).order_by(TariffRule.position, TariffRule.id)).first()
+    outcomes = race(tmp_path, ("revise", row.id, "2026-12-01"), ("revise", row.id, "2027-01-01"))
+    for outcome in outcomes:
+        no_traceback(outcome)
+    assert sorted(o.code for o in outcomes) == [0, 1], [(o.code, o.stdout, o.stderr) for o in outcomes]
+    session = fresh(db)
+    versions = session.scalars(select(TariffRule).where(TariffRule.rule_id == row.rule_id)
+                               .order_by(TariffRule.valid_from)).all()
+    assert len(versions) == 2
+    # the first version ends the day before the second starts: no overlap, no gap
+    assert versions[0].valid_to is not None and versions[0].valid_to < versions[1].valid_from
